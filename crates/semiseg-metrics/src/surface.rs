@@ -1,0 +1,153 @@
+//! Surface voxels and the distances between two surfaces.
+//!
+//! The surface of a mask is the mask minus its binary erosion with the connectivity-1
+//! structuring element, voxels outside the array counting as background: exactly
+//! `mask ^ scipy.ndimage.binary_erosion(mask, generate_binary_structure(ndim, 1))`, which both
+//! medpy and MONAI use. Work is restricted to the bounding box of the union of both masks;
+//! every surface voxel lies inside it, so the distances are unchanged.
+
+use crate::edt::squared_edt;
+use crate::error::MetricError;
+use ndarray::{s, Array3, ArrayView3, ArrayViewD, Ix2, Ix3};
+
+/// Distances between the surfaces of a prediction and a ground truth.
+#[derive(Debug, Clone, Default)]
+pub struct SurfaceDistances {
+    /// For every prediction surface voxel, the distance to the nearest ground-truth surface voxel.
+    pub pred_to_gt: Vec<f64>,
+    /// For every ground-truth surface voxel, the distance to the nearest prediction surface voxel.
+    pub gt_to_pred: Vec<f64>,
+}
+
+/// A mask viewed as 3-D, with the axes that take part in erosion and distances.
+pub(crate) struct Mask3<'a> {
+    pub view: ArrayView3<'a, bool>,
+    pub spacing: [f64; 3],
+    /// A 2-D mask becomes `[1, H, W]` with axis 0 inactive.
+    pub active: [bool; 3],
+}
+
+/// Views a 2-D or 3-D mask as 3-D, checking the spacing.
+pub(crate) fn as_mask3<'a>(mask: &'a ArrayViewD<'a, bool>, spacing: &[f64]) -> Result<Mask3<'a>, MetricError> {
+    let ndim = mask.ndim();
+    if spacing.len() != ndim || spacing.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
+        return Err(MetricError::Spacing { spacing: spacing.to_vec(), ndim });
+    }
+    match ndim {
+        2 => {
+            let v = mask.view().into_dimensionality::<Ix2>().expect("ndim checked");
+            Ok(Mask3 { view: v.insert_axis(ndarray::Axis(0)), spacing: [1.0, spacing[0], spacing[1]], active: [false, true, true] })
+        }
+        3 => {
+            let v = mask.view().into_dimensionality::<Ix3>().expect("ndim checked");
+            Ok(Mask3 { view: v, spacing: [spacing[0], spacing[1], spacing[2]], active: [true; 3] })
+        }
+        n => Err(MetricError::Dimensionality(n)),
+    }
+}
+
+/// Half-open bounding box of the `true` voxels of either mask, or `None` when both are empty.
+fn union_bbox(a: &ArrayView3<bool>, b: &ArrayView3<bool>) -> Option<[(usize, usize); 3]> {
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    let mut any = false;
+    for (((i, j, k), &x), &y) in a.indexed_iter().zip(b.iter()) {
+        if x || y {
+            any = true;
+            for (d, v) in [i, j, k].into_iter().enumerate() {
+                lo[d] = lo[d].min(v);
+                hi[d] = hi[d].max(v + 1);
+            }
+        }
+    }
+    any.then(|| [(lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])])
+}
+
+/// Surface voxels: foreground voxels with a background (or out-of-array) face neighbour along an
+/// active axis.
+pub(crate) fn surface(mask: &ArrayView3<bool>, active: [bool; 3]) -> Array3<bool> {
+    let (n0, n1, n2) = mask.dim();
+    let dims = [n0, n1, n2];
+    Array3::from_shape_fn(mask.dim(), |(i, j, k)| {
+        if !mask[[i, j, k]] {
+            return false;
+        }
+        let idx = [i, j, k];
+        (0..3).any(|a| {
+            if !active[a] {
+                return false;
+            }
+            let mut lo = idx;
+            let mut hi = idx;
+            if idx[a] == 0 || idx[a] + 1 == dims[a] {
+                return true;
+            }
+            lo[a] -= 1;
+            hi[a] += 1;
+            !mask[lo] || !mask[hi]
+        })
+    })
+}
+
+/// Distances from the voxels of `from` to the nearest voxel of `to` (empty `to` gives infinity).
+fn directed(from: &Array3<bool>, to: &Array3<bool>, spacing: [f64; 3]) -> Vec<f64> {
+    if !from.iter().any(|&v| v) {
+        return Vec::new();
+    }
+    let d2 = squared_edt(to.view(), spacing);
+    from.iter().zip(d2.iter()).filter(|(&f, _)| f).map(|(_, &d)| d.sqrt()).collect()
+}
+
+/// Surface distances in both directions between a prediction and a ground truth.
+///
+/// `spacing` has one entry per mask dimension. Empty masks give empty distance lists on their
+/// side and infinite distances on the other side.
+pub fn surface_distances(pred: ArrayViewD<bool>, gt: ArrayViewD<bool>, spacing: &[f64]) -> Result<SurfaceDistances, MetricError> {
+    if pred.shape() != gt.shape() {
+        return Err(MetricError::ShapeMismatch { pred: pred.shape().to_vec(), gt: gt.shape().to_vec() });
+    }
+    let p = as_mask3(&pred, spacing)?;
+    let g = as_mask3(&gt, spacing)?;
+    let Some(bb) = union_bbox(&p.view, &g.view) else {
+        return Ok(SurfaceDistances::default());
+    };
+    let crop = |v: &ArrayView3<'_, bool>| v.slice(s![bb[0].0..bb[0].1, bb[1].0..bb[1].1, bb[2].0..bb[2].1]).to_owned();
+    // Beyond the union's bounding box both masks are background, so treating the box edge as the
+    // array edge leaves every surface voxel unchanged.
+    let (pc, gc) = (crop(&p.view), crop(&g.view));
+    let (ps, gs) = (surface(&pc.view(), p.active), surface(&gc.view(), p.active));
+    let (pred_to_gt, gt_to_pred) = rayon::join(|| directed(&ps, &gs, p.spacing), || directed(&gs, &ps, p.spacing));
+    Ok(SurfaceDistances { pred_to_gt, gt_to_pred })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, ArrayD, IxDyn};
+
+    #[test]
+    fn filled_square_surface_is_its_ring() {
+        let mut m = Array2::from_elem((7, 7), false);
+        m.slice_mut(s![1..6, 1..6]).fill(true);
+        let s3 = surface(&m.view().insert_axis(ndarray::Axis(0)), [false, true, true]);
+        assert_eq!(s3.iter().filter(|&&v| v).count(), 16);
+    }
+
+    #[test]
+    fn shifted_square_distances_are_the_shift() {
+        let mut a = ArrayD::from_elem(IxDyn(&[10, 10]), false);
+        let mut b = a.clone();
+        a.slice_mut(s![2..5, 2..5]).fill(true);
+        b.slice_mut(s![2..5, 4..7]).fill(true);
+        let d = surface_distances(a.view(), b.view(), &[1.0, 2.0]).unwrap();
+        assert_eq!(d.pred_to_gt.len(), 8);
+        assert!(d.pred_to_gt.iter().all(|&x| x == 0.0 || x == 2.0 || x == 4.0));
+    }
+
+    #[test]
+    fn wrong_spacing_is_an_error() {
+        let a = ArrayD::from_elem(IxDyn(&[4, 4]), true);
+        assert!(matches!(surface_distances(a.view(), a.view(), &[1.0]), Err(MetricError::Spacing { .. })));
+        assert!(matches!(surface_distances(a.view(), a.view(), &[1.0, 0.0]), Err(MetricError::Spacing { .. })));
+    }
+}
