@@ -1,0 +1,89 @@
+//! SSL4MIS / UA-MT HDF5 files: an `image` (float32) and a `label` (uint8) dataset.
+//!
+//! Read with the pure-Rust `hdf5-reader` crate (gzip-chunked datasets included), so no system
+//! HDF5 library is needed. Layouts seen in the field:
+//! * UA-MT LA `mri_norm2.h5`: 3-D, axes X, Y, Z ([`H5Axes::AsStored`]);
+//! * SSL4MIS ACDC volumes `patientXXX_frameYY.h5`: 3-D (Z, H, W), turned to (H, W, Z) by
+//!   [`H5Axes::SliceFirst`] so that slice `z` is `[:, :, z]` as in the NIfTI copies;
+//! * SSL4MIS slices `..._slice_K.h5`: 2-D (H, W).
+//! The files carry no spacing: geometry is unit spacing, identity affine.
+
+use crate::error::DataError;
+use crate::sample::{Geometry, Image, LabelMap};
+use hdf5_reader::Hdf5File;
+use ndarray::{Array3, Array4, ArrayD, Axis, Ix3, IxDyn};
+use std::path::Path;
+
+/// How the axes of a 3-D h5 dataset map to semiseg's (D0, D1, D2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum H5Axes {
+    /// Keep the stored order (UA-MT LA: X, Y, Z).
+    #[default]
+    AsStored,
+    /// The first axis is the slice axis (SSL4MIS ACDC volumes: Z, H, W → H, W, Z).
+    SliceFirst,
+}
+
+fn decode(path: &Path, reason: impl ToString) -> DataError {
+    DataError::Decode { path: path.to_path_buf(), format: "HDF5", reason: reason.to_string() }
+}
+
+fn open(path: &Path) -> Result<Hdf5File, DataError> {
+    if !path.exists() {
+        return Err(DataError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    Hdf5File::open(path).map_err(|e| decode(path, e))
+}
+
+/// Names of the datasets at the root of the file.
+pub fn dataset_names(path: &Path) -> Result<Vec<String>, DataError> {
+    let f = open(path)?;
+    let root = f.root_group().map_err(|e| decode(path, e))?;
+    let mut names: Vec<String> = root.datasets().map_err(|e| decode(path, e))?.iter().map(|d| d.name().to_string()).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Reads one dataset as `T`, with a clear error when it is missing.
+fn read<T: hdf5_reader::H5Type>(path: &Path, name: &str) -> Result<ArrayD<T>, DataError> {
+    let f = open(path)?;
+    let ds = f.dataset(name).map_err(|_| {
+        let have = dataset_names(path).map(|n| n.join(", ")).unwrap_or_default();
+        DataError::invalid(path, format!("no dataset '{name}' (datasets: {have})"))
+    })?;
+    ds.read_array::<T>().map_err(|e| decode(path, format!("dataset '{name}': {e}")))
+}
+
+fn to_3d<T: Clone>(path: &Path, a: ArrayD<T>, axes: H5Axes) -> Result<(ndarray::Array3<T>, usize), DataError> {
+    match a.ndim() {
+        2 => Ok((a.insert_axis(Axis(2)).into_dimensionality::<Ix3>().map_err(|e| decode(path, e))?, 2)),
+        3 => {
+            let a = match axes {
+                H5Axes::AsStored => a,
+                H5Axes::SliceFirst => a.permuted_axes(IxDyn(&[1, 2, 0])).as_standard_layout().to_owned(),
+            };
+            Ok((a.into_dimensionality::<Ix3>().map_err(|e| decode(path, e))?, 3))
+        }
+        n => Err(DataError::invalid(path, format!("dataset has {n} dimensions {:?}; expected 2 or 3", a.shape()))),
+    }
+}
+
+/// Reads the `image` dataset (float; integer data is converted).
+pub fn read_image(path: &Path, axes: H5Axes) -> Result<Image, DataError> {
+    let raw: ArrayD<f32> = read(path, "image").or_else(|e| read::<f64>(path, "image").map(|a| a.mapv(|v| v as f32)).map_err(|_| e))?;
+    let (data, dims) = to_3d(path, raw, axes)?;
+    let data: Array4<f32> = data.insert_axis(Axis(0));
+    Ok(Image { data, spatial_dims: dims, geometry: Geometry::unit() })
+}
+
+/// Reads the `label` dataset (uint8 class indices).
+pub fn read_label(path: &Path, axes: H5Axes) -> Result<LabelMap, DataError> {
+    let raw: ArrayD<u8> = read(path, "label")?;
+    let (data, dims): (Array3<u8>, usize) = to_3d(path, raw, axes)?;
+    Ok(LabelMap { data, spatial_dims: dims, geometry: Geometry::unit() })
+}
+
+/// Whether the file has a `label` dataset (unlabeled h5 files may have none).
+pub fn has_label(path: &Path) -> Result<bool, DataError> {
+    Ok(dataset_names(path)?.iter().any(|n| n == "label"))
+}
