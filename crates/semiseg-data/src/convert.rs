@@ -22,13 +22,34 @@ pub enum ArrayKind {
     Label,
 }
 
+/// Whether image intensities are kept or stretched to 0–255 (for viewing as PNG; lossy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Intensity {
+    /// Written as they are (PNG refuses values it cannot hold).
+    #[default]
+    Keep,
+    /// Min–max scaled per image to 0–255 and rounded.
+    Rescale8Bit,
+}
+
+fn apply(img: Image, intensity: Intensity) -> Image {
+    match intensity {
+        Intensity::Keep => img,
+        Intensity::Rescale8Bit => {
+            let (lo, hi) = img.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
+            Image { data: img.data.mapv(|v| ((v - lo) * scale).round()), ..img }
+        }
+    }
+}
+
 /// Converts one file to another format (chosen by the output name).
-pub fn convert_file(input: &Path, output: &Path, kind: ArrayKind, axes: H5Axes) -> Result<(), DataError> {
+pub fn convert_file(input: &Path, output: &Path, kind: ArrayKind, axes: H5Axes, intensity: Intensity) -> Result<(), DataError> {
     let is_h5 = Format::of(input)? == Format::H5;
     match kind {
         ArrayKind::Image => {
             let img = if is_h5 { io::h5::read_image(input, axes)? } else { io::read_image(input)? };
-            io::write_image(output, &img)
+            io::write_image(output, &apply(img, intensity))
         }
         ArrayKind::Label => {
             let lab = if is_h5 { io::h5::read_label(input, axes)? } else { io::read_label(input)? };
@@ -57,8 +78,8 @@ fn label_slices(lab: &LabelMap) -> Vec<LabelMap> {
 }
 
 /// Writes one case; returns the ids of the files written (one per slice with `slices`).
-fn convert_case(case: &Case, out: &Path, ext: &str, slices: bool) -> Result<Vec<String>, DataError> {
-    let img = case.read_image()?;
+fn convert_case(case: &Case, out: &Path, ext: &str, slices: bool, intensity: Intensity) -> Result<Vec<String>, DataError> {
+    let img = apply(case.read_image()?, intensity);
     let lab = case.read_label()?;
     let (images, labels) = (out.join("images"), out.join("labels"));
     if !slices {
@@ -85,7 +106,7 @@ fn convert_case(case: &Case, out: &Path, ext: &str, slices: bool) -> Result<Vec<
 /// Converts every case of `dataset` into the paired layout under `out` with extension `ext`
 /// (`nii.gz`, `nii`, `png`, `npy`). Returns the problems of cases that failed; the others are
 /// written. `tick` is called after each case.
-pub fn convert_dataset(dataset: &Dataset, out: &Path, ext: &str, slices: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Problem>, DataError> {
+pub fn convert_dataset(dataset: &Dataset, out: &Path, ext: &str, slices: bool, intensity: Intensity, tick: &(dyn Fn() + Sync)) -> Result<Vec<Problem>, DataError> {
     Format::of(Path::new(&format!("x.{ext}")))?;
     let mut unique: Vec<&Case> = Vec::new();
     for c in dataset.splits.values().flatten() {
@@ -96,7 +117,7 @@ pub fn convert_dataset(dataset: &Dataset, out: &Path, ext: &str, slices: bool, t
     let results: Vec<_> = unique
         .par_iter()
         .map(|c| {
-            let r = convert_case(c, out, ext, slices);
+            let r = convert_case(c, out, ext, slices, intensity);
             tick();
             (c.id.clone(), r)
         })

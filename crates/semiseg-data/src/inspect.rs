@@ -96,9 +96,24 @@ impl InspectReport {
         }
         let errors = self.problems.iter().filter(|p| p.severity == Severity::Error).count();
         let _ = writeln!(s, "problems  {errors} errors, {} warnings", self.problems.len() - errors);
-        for p in &self.problems {
-            let tag = if p.severity == Severity::Error { "error  " } else { "warning" };
-            let _ = writeln!(s, "  {tag} {}: {}", p.path.display(), p.message);
+        for p in self.problems.iter().filter(|p| p.severity == Severity::Error) {
+            let _ = writeln!(s, "  error   {}: {}", p.path.display(), p.message);
+        }
+        // Warnings repeat (every normal BUSI case has an empty mask): one line per message.
+        let mut warnings: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for p in self.problems.iter().filter(|p| p.severity == Severity::Warning) {
+            warnings.entry(&p.message).or_default().push(p.path.display().to_string());
+        }
+        for (message, paths) in warnings {
+            match paths.as_slice() {
+                [one] => {
+                    let _ = writeln!(s, "  warning {one}: {message}");
+                }
+                many => {
+                    let shown = many.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                    let _ = writeln!(s, "  warning {message}: {} files ({shown}{})", many.len(), if many.len() > 3 { ", ..." } else { "" });
+                }
+            }
         }
         s
     }

@@ -42,3 +42,11 @@ pub fn class_metrics(
         })
         .collect()
 }
+
+/// Metrics of a class absent from both masks of a case: they depend only on the convention
+/// (all 0 for medpy, NaN for MONAI), so no mask needs to be read again to fill the row.
+pub fn absent_class(class: u8, ndim: usize, convention: Convention, nsd_tolerance: f64) -> Result<ClassMetrics, MetricError> {
+    let empty = ndarray::ArrayD::from_elem(ndarray::IxDyn(&vec![1; ndim]), false);
+    let metrics = binary_metrics(empty.view(), empty.view(), &vec![1.0; ndim], convention, nsd_tolerance)?;
+    Ok(ClassMetrics { class, metrics })
+}

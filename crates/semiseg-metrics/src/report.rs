@@ -28,12 +28,15 @@ pub struct CaseRow {
     pub classes: Vec<ClassMetrics>,
 }
 
-/// Mean, standard deviation and counts of one metric.
+/// Mean, standard deviation and counts of one metric. In JSON, non-finite numbers are the
+/// strings `"nan"`, `"inf"` (JSON has no literal for them).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MetricSummary {
     /// Mean over non-NaN values.
+    #[serde(serialize_with = "number_or_string")]
     pub mean: f64,
     /// Population standard deviation over non-NaN values.
+    #[serde(serialize_with = "number_or_string")]
     pub std: f64,
     /// Values used.
     pub n: usize,
@@ -140,6 +143,14 @@ pub fn to_csv(rows: &[CaseRow]) -> String {
         }
     }
     s
+}
+
+fn number_or_string<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_str(&fmt_num(*v))
+    }
 }
 
 /// Numbers as Python prints them for non-finite values (`nan`, `inf`), full precision otherwise.

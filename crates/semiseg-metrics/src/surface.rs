@@ -6,7 +6,7 @@
 //! medpy and MONAI use. Work is restricted to the bounding box of the union of both masks;
 //! every surface voxel lies inside it, so the distances are unchanged.
 
-use crate::edt::squared_edt;
+use crate::edt::squared_edt_at;
 use crate::error::MetricError;
 use ndarray::{s, Array3, ArrayView3, ArrayViewD, Ix2, Ix3};
 
@@ -50,43 +50,53 @@ pub(crate) fn as_mask3<'a>(mask: &'a ArrayViewD<'a, bool>, spacing: &[f64]) -> R
 fn union_bbox(a: &ArrayView3<bool>, b: &ArrayView3<bool>) -> Option<[(usize, usize); 3]> {
     let mut lo = [usize::MAX; 3];
     let mut hi = [0usize; 3];
-    let mut any = false;
-    for (((i, j, k), &x), &y) in a.indexed_iter().zip(b.iter()) {
-        if x || y {
-            any = true;
-            for (d, v) in [i, j, k].into_iter().enumerate() {
-                lo[d] = lo[d].min(v);
-                hi[d] = hi[d].max(v + 1);
-            }
+    for (i, (pa, pb)) in a.outer_iter().zip(b.outer_iter()).enumerate() {
+        for (j, (la, lb)) in pa.outer_iter().zip(pb.outer_iter()).enumerate() {
+            let hit = |k: &usize| la[*k] || lb[*k];
+            let n = la.len();
+            let Some(first) = (0..n).find(hit) else { continue };
+            let last = (0..n).rev().find(hit).expect("first exists");
+            lo = [lo[0].min(i), lo[1].min(j), lo[2].min(first)];
+            hi = [hi[0].max(i + 1), hi[1].max(j + 1), hi[2].max(last + 1)];
         }
     }
-    any.then(|| [(lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])])
+    (lo[0] != usize::MAX).then(|| [(lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])])
 }
 
 /// Surface voxels: foreground voxels with a background (or out-of-array) face neighbour along an
 /// active axis.
 pub(crate) fn surface(mask: &ArrayView3<bool>, active: [bool; 3]) -> Array3<bool> {
+    let mask = mask.as_standard_layout();
+    let m = mask.as_slice().expect("standard layout");
     let (n0, n1, n2) = mask.dim();
     let dims = [n0, n1, n2];
-    Array3::from_shape_fn(mask.dim(), |(i, j, k)| {
-        if !mask[[i, j, k]] {
-            return false;
+    let strides = [n1 * n2, n2, 1];
+    let mut out = vec![false; m.len()];
+    for i in 0..n0 {
+        for j in 0..n1 {
+            let row = i * strides[0] + j * strides[1];
+            for k in 0..n2 {
+                let at = row + k;
+                if !m[at] {
+                    continue;
+                }
+                let idx = [i, j, k];
+                out[at] = (0..3).any(|a| {
+                    active[a] && (idx[a] == 0 || idx[a] + 1 == dims[a] || !m[at - strides[a]] || !m[at + strides[a]])
+                });
+            }
         }
-        let idx = [i, j, k];
-        (0..3).any(|a| {
-            if !active[a] {
-                return false;
-            }
-            let mut lo = idx;
-            let mut hi = idx;
-            if idx[a] == 0 || idx[a] + 1 == dims[a] {
-                return true;
-            }
-            lo[a] -= 1;
-            hi[a] += 1;
-            !mask[lo] || !mask[hi]
-        })
-    })
+    }
+    Array3::from_shape_vec((n0, n1, n2), out).expect("same size")
+}
+
+/// Binary erosion with the connectivity-1 element, outside the array counting as background
+/// (`scipy.ndimage.binary_erosion(mask, generate_binary_structure(ndim, 1))`). 2-D or 3-D.
+pub fn erode(mask: &ArrayViewD<bool>) -> Result<ndarray::ArrayD<bool>, MetricError> {
+    let m = as_mask3(mask, &vec![1.0; mask.ndim()])?;
+    let border = surface(&m.view, m.active);
+    let eroded = ndarray::Zip::from(&m.view).and(&border).map_collect(|&v, &b| v && !b);
+    Ok(eroded.into_shape_with_order(mask.shape()).expect("same number of elements").into_dyn())
 }
 
 /// Distances from the voxels of `from` to the nearest voxel of `to` (empty `to` gives infinity).
@@ -94,8 +104,7 @@ fn directed(from: &Array3<bool>, to: &Array3<bool>, spacing: [f64; 3]) -> Vec<f6
     if !from.iter().any(|&v| v) {
         return Vec::new();
     }
-    let d2 = squared_edt(to.view(), spacing);
-    from.iter().zip(d2.iter()).filter(|(&f, _)| f).map(|(_, &d)| d.sqrt()).collect()
+    squared_edt_at(to.view(), from.view(), spacing).into_iter().map(f64::sqrt).collect()
 }
 
 /// Surface distances in both directions between a prediction and a ground truth.

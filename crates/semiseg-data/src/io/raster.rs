@@ -107,8 +107,8 @@ pub fn write_image(path: &Path, image: &Image) -> Result<(), DataError> {
     let d = image.data.index_axis(Axis(3), plane);
     let (c, h, w) = d.dim();
     let (lo, hi) = d.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    if lo < 0.0 || !hi.is_finite() {
-        return Err(DataError::invalid(path, format!("values {lo}..{hi} do not fit a PNG; rescale first")));
+    if lo < 0.0 || !hi.is_finite() || d.iter().any(|v| v.fract() != 0.0) {
+        return Err(DataError::invalid(path, format!("intensities {lo}..{hi} are not whole numbers >= 0: a PNG would change them (write .nii.gz or .npy, or rescale to 0-255 first)")));
     }
     let img = match (c, hi > 255.0) {
         (1, false) => DynamicImage::ImageLuma8(ImageBuffer::from_fn(w as u32, h as u32, |x, y| Luma([d[[0, y as usize, x as usize]].round() as u8]))),

@@ -10,10 +10,12 @@ mod case;
 mod lists;
 mod nnunet;
 mod paired;
+mod pairing;
 mod ssl4mis;
 
 pub use case::{Case, Problem, Severity};
 pub use lists::read_list;
+pub use pairing::{match_pairs, pair_key, Pair};
 
 use crate::error::DataError;
 use serde::Serialize;

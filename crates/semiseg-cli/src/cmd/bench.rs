@@ -1,0 +1,113 @@
+//! `semiseg bench`: time a workload the way `../shared/reference/torch_bench.py` times its
+//! counterpart, so that the two figures from one machine give a ratio.
+//!
+//! `--model metrics`: HD95 + ASD (medpy convention) of every ground-truth label of a dataset
+//! split against a copy eroded twice and shifted by (3, −2, 1) voxels, all cases in parallel.
+//! `bench/medpy_metrics.py` times medpy on the same predictions and checks the values agree.
+
+use anyhow::{bail, Result};
+use ndarray::{ArrayD, Dimension, IxDyn};
+use rayon::prelude::*;
+use semiseg_data::layout::detect;
+use semiseg_metrics::surface::erode;
+use semiseg_metrics::{binary_metrics, Convention};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Time a workload on this machine.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to time: `metrics` (networks arrive with the training engine).
+    #[arg(long)]
+    model: String,
+    /// Dataset folder (metrics: its labels are the ground truth).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Split of the dataset to use (default: test if present, else all).
+    #[arg(long)]
+    split: Option<String>,
+    /// Timed repetitions (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// Print one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The benchmark prediction: erode twice, then shift by (3, −2, 1) (2-D: (3, −2)) with zero fill.
+pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
+    let once = erode(&gt.view())?;
+    let twice = erode(&once.view())?;
+    let shift = [3isize, -2, 1];
+    let shape = twice.shape().to_vec();
+    Ok(ArrayD::from_shape_fn(IxDyn(&shape), |idx| {
+        let mut src = Vec::with_capacity(shape.len());
+        for (a, &i) in idx.slice().iter().enumerate() {
+            let s = i as isize - shift[a];
+            if s < 0 || s >= shape[a] as isize {
+                return false;
+            }
+            src.push(s as usize);
+        }
+        twice[IxDyn(&src)]
+    }))
+}
+
+/// Runs `semiseg bench`.
+pub fn run(args: Args) -> Result<()> {
+    match args.model.as_str() {
+        "metrics" => bench_metrics(args),
+        other => bail!("unknown --model '{other}': available: metrics"),
+    }
+}
+
+fn bench_metrics(args: Args) -> Result<()> {
+    let Some(data) = &args.data else { bail!("--model metrics needs --data DATASET (e.g. the LA folder)") };
+    let ds = detect(data)?;
+    let split = args.split.clone().unwrap_or_else(|| if ds.splits.contains_key("test") { "test".into() } else { ds.splits.keys().next().cloned().unwrap_or_default() });
+    let cases = ds.split(&split)?;
+    let mut inputs = Vec::new();
+    for c in cases {
+        let Some(l) = c.read_label()? else { continue };
+        let gt = l.view_nd().mapv(|v| v != 0);
+        let pred = eroded_shifted(&gt)?;
+        inputs.push((pred, gt, l.spacing_nd().to_vec()));
+    }
+    if inputs.is_empty() {
+        bail!("split '{split}' of {} has no labeled cases", data.display());
+    }
+    let run_once = || -> Result<Vec<(f64, f64)>> {
+        inputs
+            .par_iter()
+            .map(|(p, g, sp)| {
+                let m = binary_metrics(p.view(), g.view(), sp, Convention::Medpy, 1.0)?;
+                Ok((m.hd95, m.asd))
+            })
+            .collect()
+    };
+    let values = run_once()?; // warm-up
+    let mut times = Vec::new();
+    for _ in 0..args.iters.max(1) {
+        let t = Instant::now();
+        run_once()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let n = values.len() as f64;
+    let mean_hd95 = values.iter().map(|v| v.0).sum::<f64>() / n;
+    let mean_asd = values.iter().map(|v| v.1).sum::<f64>() / n;
+    let threads = rayon::current_num_threads();
+    if args.json {
+        println!(
+            "{}",
+            json!({"model": "metrics", "cases": inputs.len(), "split": split, "threads": threads, "median_s": median, "min_s": times[0], "times_s": times, "mean_hd95": mean_hd95, "mean_asd": mean_asd})
+        );
+    } else {
+        println!("metrics bench: {} cases of '{split}', {threads} threads", inputs.len());
+        println!("  HD95 + ASD, median {:.4} s, min {:.4} s ({:.1} ms per case)", median, times[0], 1000.0 * median / n);
+        println!("  mean HD95 {mean_hd95:.6}, mean ASD {mean_asd:.6} (compare with bench/medpy_metrics.py)");
+    }
+    Ok(())
+}

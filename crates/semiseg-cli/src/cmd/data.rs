@@ -1,0 +1,101 @@
+//! `semiseg data inspect|convert`.
+
+use crate::progress::bar;
+use anyhow::{bail, Context, Result};
+use semiseg_data::convert::{convert_dataset, convert_file, ArrayKind, Intensity};
+use semiseg_data::inspect::inspect;
+use semiseg_data::io::{atomic, H5Axes};
+use semiseg_data::layout::detect;
+use std::path::PathBuf;
+
+/// Dataset tools.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: DataCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DataCommand {
+    /// Detect the layout of a dataset folder, read every case, and list counts, shapes, spacing,
+    /// intensities, label values, foreground fraction and every problem (exit 1 on errors).
+    Inspect {
+        /// Dataset folder.
+        path: PathBuf,
+        /// Also write the full report (every case) as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Convert a file, or a whole dataset into the paired layout (images/, labels/, *.list).
+    Convert {
+        /// Input file or dataset folder.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output file (format from its extension) or folder (with --to).
+        #[arg(long)]
+        output: PathBuf,
+        /// For a file: convert the label (h5: the `label` dataset) instead of the image.
+        #[arg(long)]
+        label: bool,
+        /// For a folder: output format, one of nii.gz, nii, png, npy.
+        #[arg(long)]
+        to: Option<String>,
+        /// For a folder: write each volume as 2-D slices (<id>_slice_<k>).
+        #[arg(long)]
+        slices: bool,
+        /// Axis order of a 3-D h5 file: as-stored (UA-MT LA: X,Y,Z) or slice-first (SSL4MIS ACDC: Z,H,W).
+        #[arg(long, default_value = "as-stored", value_parser = ["as-stored", "slice-first"])]
+        axes: String,
+        /// Stretch each image to 0-255 (lossy; for viewing float volumes as PNG).
+        #[arg(long)]
+        rescale: bool,
+    },
+}
+
+/// Runs a `data` subcommand.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        DataCommand::Inspect { path, json } => {
+            let ds = detect(&path)?;
+            let n: usize = ds.splits.values().map(Vec::len).sum();
+            let pb = bar(n, "reading");
+            let report = inspect(&ds, &|| pb.inc(1));
+            pb.finish_and_clear();
+            print!("{}", report.to_text());
+            if let Some(j) = json {
+                let text = serde_json::to_string_pretty(&report)?;
+                atomic::write_bytes(&j, text.as_bytes())?;
+                eprintln!("report written to {}", j.display());
+            }
+            if report.has_errors() {
+                bail!("{} has problems (listed above)", path.display());
+            }
+            Ok(())
+        }
+        DataCommand::Convert { input, output, label, to, slices, axes, rescale } => {
+            let intensity = if rescale { Intensity::Rescale8Bit } else { Intensity::Keep };
+            let axes = if axes == "slice-first" { H5Axes::SliceFirst } else { H5Axes::AsStored };
+            if input.is_dir() {
+                let Some(ext) = to else { bail!("converting a folder needs --to nii.gz|nii|png|npy") };
+                let ds = detect(&input)?;
+                let n: usize = ds.splits.values().map(Vec::len).sum();
+                let pb = bar(n, "converting");
+                let problems = convert_dataset(&ds, &output, ext.trim_start_matches('.'), slices, intensity, &|| pb.inc(1))?;
+                pb.finish_and_clear();
+                for p in &problems {
+                    eprintln!("error {}: {}", p.path.display(), p.message);
+                }
+                if !problems.is_empty() {
+                    bail!("{} cases could not be converted (listed above)", problems.len());
+                }
+                println!("converted {} into {}", input.display(), output.display());
+                Ok(())
+            } else {
+                let kind = if label { ArrayKind::Label } else { ArrayKind::Image };
+                convert_file(&input, &output, kind, axes, intensity).with_context(|| format!("converting {}", input.display()))?;
+                println!("wrote {}", output.display());
+                Ok(())
+            }
+        }
+    }
+}

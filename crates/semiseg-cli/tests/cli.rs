@@ -1,0 +1,155 @@
+//! The `semiseg` binary end to end on small data made here (and on the shared h5 samples when
+//! they are unpacked).
+
+use image::{GrayImage, Luma};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn semiseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_semiseg")).args(args).output().expect("binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn square(path: &Path, lo: u32, hi: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    GrayImage::from_fn(16, 16, |x, y| Luma([if (lo..hi).contains(&x) && (lo..hi).contains(&y) { 255 } else { 0 }])).save(path).unwrap();
+}
+
+#[test]
+fn metrics_writes_csv_and_summary() {
+    let d = tempfile::tempdir().unwrap();
+    let (p, g) = (d.path().join("pred"), d.path().join("gt"));
+    square(&g.join("a.png"), 4, 10);
+    square(&p.join("a_pred.png"), 5, 10);
+    square(&g.join("b.png"), 2, 8);
+    square(&p.join("b_pred.png"), 2, 8);
+    let out = d.path().join("m/per_case.csv");
+    let o = semiseg(&["metrics", "--pred", p.to_str().unwrap(), "--gt", g.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(csv.starts_with("case,class,dice,jaccard,precision,recall,hd95,hd,asd,assd,nsd"), "{csv}");
+    assert_eq!(csv.lines().count(), 3);
+    let b_row = csv.lines().find(|l| l.starts_with("b,1,")).unwrap();
+    assert!(b_row.starts_with("b,1,1,1,1,1,0,0,0,0,1,"), "{b_row}");
+    // a: gt 6x6 = 36 px, pred 5x5 = 25 px inside it: Dice = 50/61.
+    let a_dice: f64 = csv.lines().find(|l| l.starts_with("a,1,")).unwrap().split(',').nth(2).unwrap().parse().unwrap();
+    assert!((a_dice - 50.0 / 61.0).abs() < 1e-12);
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("m/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["convention"], "medpy");
+    assert_eq!(summary["summary"]["cases"], 2);
+    assert!(text(&o).contains("dice"));
+}
+
+#[test]
+fn metrics_names_unmatched_files_and_bad_options() {
+    let d = tempfile::tempdir().unwrap();
+    let (p, g) = (d.path().join("pred"), d.path().join("gt"));
+    square(&g.join("a.png"), 4, 10);
+    square(&p.join("a_pred.png"), 5, 10);
+    square(&p.join("orphan_pred.png"), 5, 10);
+    let o = semiseg(&["metrics", "--pred", p.to_str().unwrap(), "--gt", g.to_str().unwrap(), "--out", d.path().join("x.csv").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("orphan_pred.png"), "{}", text(&o));
+    std::fs::remove_file(p.join("orphan_pred.png")).unwrap();
+    let o = semiseg(&["metrics", "--pred", p.to_str().unwrap(), "--gt", g.to_str().unwrap(), "--convention", "nnunet"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("unknown metric convention 'nnunet'"), "{}", text(&o));
+    let o = semiseg(&["metrics", "--pred", p.to_str().unwrap(), "--gt", g.to_str().unwrap(), "--spacing", "1,x"]);
+    assert!(text(&o).contains("--spacing"), "{}", text(&o));
+    let o = semiseg(&["metrics", "--pred", "a", "--gt", "b", "--frobnicate"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--frobnicate"));
+}
+
+#[test]
+fn inspect_fails_on_problems_and_passes_clean_data() {
+    let d = tempfile::tempdir().unwrap();
+    square(&d.path().join("images/a.png"), 0, 3);
+    square(&d.path().join("masks/a.png"), 4, 10);
+    let o = semiseg(&["data", "inspect", d.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Paired") && text(&o).contains("1 labeled"), "{}", text(&o));
+    square(&d.path().join("masks/ghost.png"), 4, 10);
+    let json = d.path().join("report.json");
+    let o = semiseg(&["data", "inspect", d.path().to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("ghost.png") && text(&o).contains("mask without image"), "{}", text(&o));
+    assert!(std::fs::read_to_string(json).unwrap().contains("mask without image"));
+}
+
+#[test]
+fn convert_folder_to_nifti() {
+    let d = tempfile::tempdir().unwrap();
+    square(&d.path().join("src/images/a.png"), 0, 3);
+    square(&d.path().join("src/masks/a.png"), 4, 10);
+    std::fs::write(d.path().join("src/train.list"), "a\n").unwrap();
+    let nii = d.path().join("nii");
+    let o = semiseg(&["data", "convert", "--input", d.path().join("src").to_str().unwrap(), "--output", nii.to_str().unwrap(), "--to", "nii.gz"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(nii.join("images/a.nii.gz").is_file() && nii.join("labels/a.nii.gz").is_file());
+    assert_eq!(std::fs::read_to_string(nii.join("train.list")).unwrap(), "a\n");
+    let o = semiseg(&["data", "inspect", nii.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn h5_samples() -> Option<PathBuf> {
+    let root = std::env::var_os("SEMISEG_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.data"));
+    let p = root.join("h5-samples");
+    if p.join(".unpacked").is_file() {
+        Some(p)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("h5-samples not unpacked in {}", root.display())
+    } else {
+        eprintln!("SKIPPED: h5-samples not unpacked in {}", root.display());
+        None
+    }
+}
+
+#[test]
+fn convert_acdc_h5_volume_to_nifti_and_score_it_against_itself() {
+    let Some(h5) = h5_samples() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let src = h5.join("acdc/patient011_frame01.h5");
+    let (gt, pred) = (d.path().join("gt/p11.nii.gz"), d.path().join("pred/p11_pred.nii.gz"));
+    for out in [&gt, &pred] {
+        let o = semiseg(&["data", "convert", "--input", src.to_str().unwrap(), "--output", out.to_str().unwrap(), "--label", "--axes", "slice-first"]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = semiseg(&["metrics", "--pred", d.path().join("pred").to_str().unwrap(), "--gt", d.path().join("gt").to_str().unwrap(), "--out", d.path().join("m.csv").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(d.path().join("m.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "3 classes: RV, Myo, LV\n{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.split(',').nth(2) == Some("1")), "{csv}");
+}
+
+#[test]
+fn convert_volume_dataset_to_png_slices() {
+    let Some(h5) = h5_samples() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let src = h5.join("acdc/patient011_frame01.h5");
+    let vol = d.path().join("vol");
+    for (what, out) in [("--image", vol.join("images/p11.nii.gz")), ("--label", vol.join("labels/p11.nii.gz"))] {
+        let mut args = vec!["data", "convert", "--input", src.to_str().unwrap(), "--output", out.to_str().unwrap(), "--axes", "slice-first"];
+        if what == "--label" {
+            args.push("--label");
+        }
+        let o = semiseg(&args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let png = d.path().join("png");
+    // ACDC intensities are floats in [0, 1]: PNG would round them away, so it is refused...
+    let o = semiseg(&["data", "convert", "--input", vol.to_str().unwrap(), "--output", png.to_str().unwrap(), "--to", "png", "--slices"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("not whole numbers"), "{}", text(&o));
+    // ...unless asked to stretch them to 0-255.
+    let o = semiseg(&["data", "convert", "--input", vol.to_str().unwrap(), "--output", png.to_str().unwrap(), "--to", "png", "--slices", "--rescale"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(png.join("labels")).unwrap().count(), 9);
+    assert!(png.join("images/p11_slice_8.png").is_file());
+    assert_eq!(std::fs::read_to_string(png.join("all.list")).unwrap().lines().count(), 9);
+    let o = semiseg(&["data", "inspect", png.to_str().unwrap()]);
+    assert!(text(&o).contains("9 cases"), "{}", text(&o));
+}
