@@ -8,7 +8,7 @@ mod progress;
 
 use clap::{Parser, Subcommand};
 
-/// Semi-supervised medical image segmentation: data, metrics, benchmarks.
+/// Semi-supervised medical image segmentation: train, evaluate, predict, inspect data, score.
 #[derive(Debug, Parser)]
 #[command(name = "semiseg", version, about, long_about = None)]
 struct Cli {
@@ -18,6 +18,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Train a method (no arguments: the built-in demo, mean teacher on a small BUSI subset).
+    Train(cmd::train::Args),
+    /// Score a trained checkpoint on a dataset split (per case and class).
+    Eval(cmd::eval::Args),
+    /// Segment new images with a trained checkpoint, in their own format and geometry.
+    Predict(cmd::predict::Args),
     /// Inspect and convert datasets (PNG/JPG folders, NIfTI, nnU-Net/MSD, SSL4MIS/UA-MT h5, NPY).
     Data(cmd::data::Args),
     /// Score predictions against ground truth (Dice, Jaccard, HD95, ASD, ASSD, NSD, ...).
@@ -29,6 +35,9 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train(a) => cmd::train::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
         Command::Data(a) => cmd::data::run(a),
         Command::Metrics(a) => cmd::metrics::run(a),
         Command::Bench(a) => cmd::bench::run(a),

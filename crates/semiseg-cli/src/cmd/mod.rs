@@ -2,4 +2,7 @@
 
 pub mod bench;
 pub mod data;
+pub mod eval;
 pub mod metrics;
+pub mod predict;
+pub mod train;

@@ -86,7 +86,11 @@ pub fn detect(root: &Path) -> Result<Dataset, DataError> {
 }
 
 /// Files with a supported image extension directly in `dir`, sorted by name (hidden files skipped).
-pub(crate) fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+pub fn image_files_in(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    image_files(dir)
+}
+
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| DataError::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))

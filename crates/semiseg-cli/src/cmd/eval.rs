@@ -1,0 +1,59 @@
+//! `semiseg eval`: score a trained checkpoint on a split (per case and class).
+
+use crate::progress::bar;
+use anyhow::{anyhow, Result};
+use semiseg_nn::burn::prelude::Device;
+use semiseg_train::evaluate::{evaluate, write_report};
+use semiseg_train::trainer::load_run;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Evaluate a checkpoint on a dataset split; writes `<run>/eval/<split>_<checkpoint>/`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run directory.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// `best`, `last`, `iter_N`, or a path to a .ckpt file.
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// Split to score.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Dataset folder (default: the run's `data.root`).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Metric convention (default: the run's `eval.convention`).
+    #[arg(long)]
+    convention: Option<String>,
+}
+
+/// Runs `semiseg eval`.
+pub fn run(args: Args) -> Result<()> {
+    let (mut cfg, net, run_dir) = load_run(args.run.as_deref(), &args.checkpoint).map_err(|e| anyhow!(e))?;
+    if let Some(d) = &args.data {
+        cfg.data.root = d.clone();
+    }
+    if let Some(c) = &args.convention {
+        c.parse::<semiseg_metrics::Convention>()?;
+        cfg.eval.convention = c.clone();
+    }
+    let ds = semiseg_data::layout::detect(&cfg.data.root)?;
+    let cases = ds.split(&args.split)?;
+    let pb = bar(cases.len(), "evaluating");
+    let rows = evaluate(&net, cases, &cfg, &Device::flex(), &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
+    pb.finish_and_clear();
+    let ckpt_name = PathBuf::from(&args.checkpoint).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let out = run_dir.join("eval").join(format!("{}_{ckpt_name}", args.split));
+    let on_test_note = if args.split == cfg.data.test_split && args.checkpoint == "best" && cfg.data.val_split == cfg.data.test_split {
+        "the best checkpoint was chosen on this same split (optimistic)"
+    } else {
+        ""
+    };
+    let meta = json!({"checkpoint": args.checkpoint, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention, "spacing": "header", "note": on_test_note});
+    let summary = write_report(&out, &rows, meta)?;
+    println!("{} cases of '{}' ({} checkpoint), convention {}", rows.len(), args.split, args.checkpoint, cfg.eval.convention);
+    print!("{}", summary.to_text());
+    println!("written to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `semiseg predict`: segment new images with a trained checkpoint. Masks are written in the
+//! input's format and geometry: PNG for PNG/JPG (0/255 for two classes, class indices
+//! otherwise), NIfTI (`.nii.gz`) with the source header for NIfTI and h5 inputs, NPY for NPY.
+
+use crate::progress::bar;
+use anyhow::{anyhow, bail, Result};
+use ndarray::Array4;
+use semiseg_data::io::{self, stem, Format};
+use semiseg_data::layout::image_files_in;
+use semiseg_nn::burn::prelude::Device;
+use semiseg_train::infer::predict;
+use semiseg_train::trainer::load_run;
+use std::path::{Path, PathBuf};
+
+/// Segment images (a file or every image of a folder) with a trained checkpoint.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run directory.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// `best`, `last`, `iter_N`, or a path to a .ckpt file.
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// An image file or a folder of images (any name; .png, .jpg, .nii(.gz), .h5, .npy).
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    output: PathBuf,
+    /// Also write class probabilities as `<name>_prob.npy` ([K, D0, D1, D2], float32).
+    #[arg(long)]
+    probabilities: bool,
+}
+
+/// The output mask path for an input file.
+fn mask_path(input: &Path, out: &Path) -> Result<PathBuf> {
+    let ext = match Format::of(input)? {
+        Format::Png | Format::Jpeg => "png",
+        Format::Nifti | Format::H5 => "nii.gz",
+        Format::Npy => "npy",
+    };
+    Ok(out.join(format!("{}.{ext}", stem(input))))
+}
+
+/// Runs `semiseg predict`.
+pub fn run(args: Args) -> Result<()> {
+    let (cfg, net, _) = load_run(args.run.as_deref(), &args.checkpoint).map_err(|e| anyhow!(e))?;
+    let inputs = if args.input.is_dir() { image_files_in(&args.input)? } else { vec![args.input.clone()] };
+    if inputs.is_empty() {
+        bail!("{}: no image files", args.input.display());
+    }
+    let device = Device::flex();
+    let pb = bar(inputs.len(), "predicting");
+    let mut failed = Vec::new();
+    for input in &inputs {
+        let result = (|| -> Result<PathBuf> {
+            let image = io::read_image(input)?;
+            let (mask, probs) = predict(&net, &image, &cfg.data, &device);
+            let out = mask_path(input, &args.output)?;
+            io::write_label(&out, &mask)?;
+            if args.probabilities {
+                let p: Array4<f32> = probs;
+                let prob_path = args.output.join(format!("{}_prob.npy", stem(input)));
+                let img = semiseg_data::Image { data: p, spatial_dims: 3, geometry: semiseg_data::Geometry::unit() };
+                io::write_image(&prob_path, &img)?;
+            }
+            Ok(out)
+        })();
+        pb.inc(1);
+        if let Err(e) = result {
+            failed.push(format!("{}: {e:#}", input.display()));
+        }
+    }
+    pb.finish_and_clear();
+    println!("{} of {} images segmented into {}", inputs.len() - failed.len(), inputs.len(), args.output.display());
+    if !failed.is_empty() {
+        bail!("{} images failed:\n  {}", failed.len(), failed.join("\n  "));
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! `semiseg train`: train a method from a TOML config (default: the built-in demo), resume an
+//! interrupted run, stop cleanly on Ctrl-C.
+
+use crate::progress::bar;
+use anyhow::{anyhow, bail, Result};
+use indicatif::ProgressBar;
+use semiseg_train::config::Config;
+use semiseg_train::trainer::{train, Observer, Outcome, RunDir};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The built-in default configuration (`configs/demo.toml`).
+pub const DEMO_CONFIG: &str = include_str!("../../../../configs/demo.toml");
+
+/// Train a segmentation method.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// TOML config (default: the built-in demo, mean teacher on a small BUSI subset).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override a config value, e.g. `--set train.iterations=100` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Run directory (default: runs/<name>, or runs/<name>-N if that exists).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Resume the run in this directory from its last checkpoint, with its saved config.
+    #[arg(long, conflicts_with_all = ["config", "set", "out"])]
+    resume: Option<PathBuf>,
+}
+
+/// Progress bar and messages on stderr.
+struct Cli {
+    bar: ProgressBar,
+}
+
+impl Observer for Cli {
+    fn step(&mut self, t: usize, _total: usize, loss: f64, lr: f64) {
+        self.bar.set_position(t as u64);
+        self.bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
+    }
+    fn validated(&mut self, t: usize, dice: f64, best: bool) {
+        self.message(&format!("iteration {t}: validation Dice {dice:.4}{}", if best { " (best so far)" } else { "" }));
+    }
+    fn message(&mut self, text: &str) {
+        // A hidden bar (stderr not a terminal) swallows println: write the line directly then.
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
+
+/// A data root relative to the working directory, or else to the source tree (so the demo runs
+/// from anywhere inside a checkout).
+fn resolve_root(root: &Path) -> PathBuf {
+    if root.is_absolute() || root.exists() {
+        return root.to_path_buf();
+    }
+    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(root);
+    if in_tree.exists() { in_tree } else { root.to_path_buf() }
+}
+
+fn fresh_run_dir(name: &str) -> PathBuf {
+    let base = PathBuf::from("runs").join(name);
+    if !base.exists() {
+        return base;
+    }
+    (2..).map(|i| PathBuf::from("runs").join(format!("{name}-{i}"))).find(|p| !p.exists()).expect("some free name")
+}
+
+/// Runs `semiseg train`.
+pub fn run(args: Args) -> Result<()> {
+    let (cfg, run_dir, resume) = match &args.resume {
+        Some(dir) => {
+            let cfg = Config::from_file(&dir.join("config.toml"), &[])?;
+            if !dir.join("checkpoints/last.ckpt").is_file() {
+                bail!("{}: no checkpoints/last.ckpt to resume from", dir.display());
+            }
+            (cfg, dir.clone(), true)
+        }
+        None => {
+            let mut cfg = match &args.config {
+                Some(path) => Config::from_file(path, &args.set)?,
+                None => Config::from_toml(DEMO_CONFIG, "built-in demo config", &args.set)?,
+            };
+            cfg.data.root = resolve_root(&cfg.data.root);
+            let dir = args.out.clone().unwrap_or_else(|| fresh_run_dir(&cfg.name));
+            if dir.join("checkpoints/last.ckpt").exists() {
+                bail!("{} already holds a run: use --resume {} or another --out", dir.display(), dir.display());
+            }
+            (cfg, dir, false)
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130); // second Ctrl-C: leave now
+            }
+            eprintln!("\nstopping after this iteration (Ctrl-C again to quit at once)...");
+        })?;
+    }
+    eprintln!("run directory: {}", run_dir.display());
+    eprintln!("method {} on {} ({} labeled {}), {} iterations", cfg.method.name, cfg.data.root.display(), cfg.data.labeled, cfg.data.labeled_unit, cfg.train.iterations);
+    let pb = bar(cfg.train.iterations, "training");
+    let mut obs = Cli { bar: pb.clone() };
+    let outcome = train(&cfg, &RunDir(run_dir.clone()), resume, &stop, &mut obs).map_err(|e| anyhow!(e))?;
+    pb.finish_and_clear();
+    match outcome {
+        Outcome::Interrupted(t) => {
+            println!("stopped at iteration {t}; resume with: semiseg train --resume {}", run_dir.display());
+        }
+        Outcome::Finished { test_dice_last, test_dice_best } => {
+            if let Some(d) = test_dice_last {
+                println!("test Dice (last checkpoint): {d:.4}");
+            }
+            if let Some(d) = test_dice_best {
+                println!("test Dice (best-on-validation checkpoint): {d:.4}");
+            }
+            println!("run directory: {}", run_dir.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Burn networks of semiseg.
+//!
+//! * [`blocks`]: the small building blocks every network shares (conv + BN + activation, the
+//!   CCT/URPC feature perturbations). Keeping them small and shared lets a fused implementation
+//!   replace one block later without touching any network.
+//! * [`nets`]: the networks, one file each (SSL4MIS UNet with optional CCT auxiliary decoders).
+//! * [`params`]: trainable parameter counts, comparable with PyTorch's
+//!   `sum(p.numel() for p in model.parameters())` (Burn's `num_params` also counts BatchNorm
+//!   running statistics).
+//!
+//! Tensor layout is `[N, C, H, W]`. Nothing here knows about files.
+
+pub mod blocks;
+pub mod nets;
+pub mod params;
+
+pub use burn;

@@ -1,0 +1,349 @@
+//! Run configuration: a TOML tree of plain serde structs (`deny_unknown_fields`), overridden by
+//! `--set key=value`, then checked once. Defaults equal the SSL4MIS 2-D protocol
+//! (`train_*_2D.py`): SGD 0.01 / 0.9 / 1e-4 with poly 0.9, batch 24 with 12 labeled, 30k
+//! iterations, consistency 0.1 ramped over 200 "epochs" of 150 iterations, EMA 0.99, seed 1337.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// A configuration problem, naming the key.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// TOML syntax or an unknown key / wrong type (the message names the key).
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file or `--set` it came from.
+        origin: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value out of its allowed range.
+    #[error("{key} = {value}: {expected}")]
+    Invalid {
+        /// Dotted key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The config file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The whole run configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run name (the run directory is `runs/<name>` unless `--out` is given).
+    pub name: String,
+    /// The one seed of every random stream (sampling, augmentation, initialisation, dropout).
+    pub seed: u64,
+    /// Data.
+    pub data: DataConfig,
+    /// Network.
+    pub model: ModelConfig,
+    /// Method and its loss weights.
+    pub method: MethodConfig,
+    /// Optimisation and schedule.
+    pub train: TrainConfig,
+    /// Evaluation.
+    pub eval: EvalConfig,
+}
+
+/// Where the data is and how it becomes training samples.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Dataset folder (any layout `semiseg data inspect` detects).
+    pub root: PathBuf,
+    /// Split that supplies labeled and unlabeled training cases.
+    pub train_split: String,
+    /// Split for validation during training (model selection); empty for none.
+    pub val_split: String,
+    /// Split for the final test report; empty for none.
+    pub test_split: String,
+    /// Extra folders of unlabeled images (e.g. diffusion samples), appended after the train split.
+    pub unlabeled_dirs: Vec<PathBuf>,
+    /// Number of labeled training units (cases or patients, see `labeled_unit`); the first in list order.
+    pub labeled: usize,
+    /// `cases` or `patients` (ACDC: 7 patients = their 136 slices).
+    pub labeled_unit: String,
+    /// Input channels: 1 (RGB averaged to grey) or 3 (grey repeated).
+    pub channels: usize,
+    /// Intensity scaling before augmentation: `none`, `divide255`, `zscore`, `imagenet`.
+    pub normalize: String,
+    /// Training patch (and inference) size `[H, W]`.
+    pub patch: [usize; 2],
+    /// Interpolation of images when resizing: `nearest` (SSL4MIS `zoom(order=0)`) or `bilinear`.
+    pub image_interp: String,
+    /// Augmentation: `ssl4mis` (rot90+flip or rotate ±20°, then resize), `flip_rot90`, or `none`.
+    pub augment: String,
+    /// Worker threads preparing batches.
+    pub workers: usize,
+    /// Batches prepared ahead.
+    pub prefetch: usize,
+}
+
+/// The network.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `unet2d` (SSL4MIS UNet).
+    pub name: String,
+    /// Output classes including background.
+    pub classes: usize,
+    /// Width multiplier of the feature widths.
+    pub width: f64,
+}
+
+/// The semi-supervised method and its loss terms.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MethodConfig {
+    /// `supervised`, `mean_teacher`, `ua_mt`, `cct`, `cps`.
+    pub name: String,
+    /// Final weight of the unsupervised term (SSL4MIS `--consistency`).
+    pub consistency: f64,
+    /// Ramp-up length in "epochs" of 150 iterations (SSL4MIS `--consistency_rampup`).
+    pub rampup: f64,
+    /// EMA decay of the teacher (mean teacher, UA-MT).
+    pub ema_decay: f64,
+    /// Iteration before which the consistency term is off (SSL4MIS mean teacher / UA-MT 2-D: 1000).
+    pub consistency_start: usize,
+    /// Multipliers of the named loss terms (ablations): e.g. `{ consistency = 0.0 }`.
+    pub weights: std::collections::BTreeMap<String, f64>,
+}
+
+/// Optimisation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Iterations (steps).
+    pub iterations: usize,
+    /// Batch size (labeled + unlabeled).
+    pub batch: usize,
+    /// Labeled samples per batch (first in the batch).
+    pub labeled_batch: usize,
+    /// `sgd` or `adamw`.
+    pub optimizer: String,
+    /// Base learning rate.
+    pub lr: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// `poly`, `constant` or `cosine` (cosine uses `warmup`).
+    pub schedule: String,
+    /// Exponent of the poly schedule.
+    pub poly_power: f64,
+    /// Linear warm-up iterations (cosine).
+    pub warmup: usize,
+    /// Validate every this many iterations (0: never).
+    pub val_every: usize,
+    /// Keep a checkpoint every this many iterations besides `last` and `best` (0: none).
+    pub checkpoint_every: usize,
+    /// Write `last` every this many iterations (so an interruption loses little).
+    pub save_every: usize,
+}
+
+/// Evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// `medpy` or `monai`.
+    pub convention: String,
+    /// Report the test split with the best-on-validation checkpoint as well as the last one.
+    pub test_best: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: "run".into(),
+            seed: 1337,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            method: MethodConfig::default(),
+            train: TrainConfig::default(),
+            eval: EvalConfig::default(),
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::new(),
+            train_split: "train".into(),
+            val_split: "val".into(),
+            test_split: "test".into(),
+            unlabeled_dirs: Vec::new(),
+            labeled: 7,
+            labeled_unit: "patients".into(),
+            channels: 1,
+            normalize: "none".into(),
+            patch: [256, 256],
+            image_interp: "nearest".into(),
+            augment: "ssl4mis".into(),
+            workers: 1,
+            prefetch: 4,
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { name: "unet2d".into(), classes: 4, width: 1.0 }
+    }
+}
+
+impl Default for MethodConfig {
+    fn default() -> Self {
+        Self { name: "mean_teacher".into(), consistency: 0.1, rampup: 200.0, ema_decay: 0.99, consistency_start: 0, weights: Default::default() }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            iterations: 30_000,
+            batch: 24,
+            labeled_batch: 12,
+            optimizer: "sgd".into(),
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            schedule: "poly".into(),
+            poly_power: 0.9,
+            warmup: 0,
+            val_every: 200,
+            checkpoint_every: 3000,
+            save_every: 100,
+        }
+    }
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { convention: "medpy".into(), test_best: true }
+    }
+}
+
+/// Applies `key=value` overrides to a TOML document; the value is parsed as TOML (`3`, `0.5`,
+/// `"text"`, `[1, 2]`) and falls back to a string.
+pub fn apply_overrides(doc: &mut toml::Table, overrides: &[String]) -> Result<(), ConfigError> {
+    for o in overrides {
+        let Some((key, raw)) = o.split_once('=') else {
+            return Err(ConfigError::Parse { origin: format!("--set {o}"), message: "expected key=value".into() });
+        };
+        let key = key.trim();
+        let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let mut table = &mut *doc;
+        let parts: Vec<&str> = key.split('.').collect();
+        for part in &parts[..parts.len() - 1] {
+            let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+            table = entry.as_table_mut().ok_or_else(|| ConfigError::Parse { origin: format!("--set {o}"), message: format!("'{part}' is not a section") })?;
+        }
+        table.insert(parts[parts.len() - 1].to_string(), value);
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Parses TOML text (with overrides), rejecting unknown keys, then checks values.
+    pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+        apply_overrides(&mut doc, overrides)?;
+        let cfg: Config = doc.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Reads a config file.
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
+        Self::from_toml(&text, &path.display().to_string(), overrides)
+    }
+
+    /// The fully resolved config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+
+    /// Checks every value once, naming the key of the first bad one.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: String, expected: &str| Err(ConfigError::Invalid { key: key.into(), value, expected: expected.into() });
+        let one_of = |key: &str, v: &str, allowed: &[&str]| {
+            if allowed.contains(&v) {
+                Ok(())
+            } else {
+                bad(key, format!("\"{v}\""), &format!("expected one of {}", allowed.join(", ")))
+            }
+        };
+        one_of("data.labeled_unit", &self.data.labeled_unit, &["cases", "patients"])?;
+        one_of("data.normalize", &self.data.normalize, &["none", "divide255", "zscore", "imagenet"])?;
+        one_of("data.image_interp", &self.data.image_interp, &["nearest", "bilinear"])?;
+        one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "none"])?;
+        one_of("model.name", &self.model.name, &["unet2d"])?;
+        one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
+        one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
+        one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine"])?;
+        one_of("eval.convention", &self.eval.convention, &["medpy", "monai"])?;
+        if ![1, 3].contains(&self.data.channels) {
+            return bad("data.channels", self.data.channels.to_string(), "expected 1 or 3");
+        }
+        if self.data.patch.iter().any(|&p| p == 0 || p % 16 != 0) {
+            return bad("data.patch", format!("{:?}", self.data.patch), "each side must be a positive multiple of 16 (four 2x poolings)");
+        }
+        if self.model.classes < 2 {
+            return bad("model.classes", self.model.classes.to_string(), "at least 2 (background and one class)");
+        }
+        if !(self.model.width > 0.0 && self.model.width <= 8.0) {
+            return bad("model.width", self.model.width.to_string(), "in (0, 8]");
+        }
+        if self.train.iterations == 0 {
+            return bad("train.iterations", "0".into(), "at least 1");
+        }
+        if self.train.labeled_batch == 0 || self.train.labeled_batch > self.train.batch {
+            return bad("train.labeled_batch", self.train.labeled_batch.to_string(), &format!("between 1 and train.batch = {}", self.train.batch));
+        }
+        if self.method.name != "supervised" && self.train.labeled_batch == self.train.batch {
+            return bad("train.labeled_batch", self.train.labeled_batch.to_string(), "a semi-supervised method needs unlabeled samples in the batch (labeled_batch < batch)");
+        }
+        if !(self.train.lr > 0.0) {
+            return bad("train.lr", self.train.lr.to_string(), "positive");
+        }
+        if !(0.0..1.0).contains(&self.method.ema_decay) {
+            return bad("method.ema_decay", self.method.ema_decay.to_string(), "in [0, 1)");
+        }
+        if self.data.labeled == 0 {
+            return bad("data.labeled", "0".into(), "at least 1");
+        }
+        let terms = crate::methods::terms_of(&self.method.name);
+        for (k, w) in &self.method.weights {
+            if !terms.contains(&k.as_str()) {
+                return bad(&format!("method.weights.{k}"), w.to_string(), &format!("{} has loss terms {}", self.method.name, terms.join(", ")));
+            }
+            if !w.is_finite() || *w < 0.0 {
+                return bad(&format!("method.weights.{k}"), w.to_string(), "a finite weight >= 0");
+            }
+        }
+        Ok(())
+    }
+
+    /// The multiplier of a loss term (1 unless `method.weights` says otherwise).
+    pub fn term_weight(&self, term: &str) -> f64 {
+        self.method.weights.get(term).copied().unwrap_or(1.0)
+    }
+}

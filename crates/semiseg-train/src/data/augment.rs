@@ -1,0 +1,177 @@
+//! Augmentations of 2-D samples, then resizing to the training patch.
+//!
+//! * `ssl4mis` (SSL4MIS `RandomGenerator`): with probability ½ a random `rot90` (k ∈ 0..4) and a
+//!   flip along a random axis; otherwise, with probability ½, a rotation by an integer angle in
+//!   [−20°, 20°) with nearest-neighbour sampling and zero fill (`ndimage.rotate(order=0,
+//!   reshape=False)`); then `zoom` to the patch (order 0 = nearest for labels; images as
+//!   configured).
+//! * `flip_rot90` (albumentations RandomRotate90 + Flip, MGCC / CLCC): each with probability ½.
+//! * `none`: resize only.
+
+use ndarray::{Array2, Array3, Axis};
+use rand::Rng;
+
+/// Interpolation for resizing images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interp {
+    /// `scipy.ndimage.zoom(order=0)`: corner-aligned nearest neighbour.
+    Nearest,
+    /// Bilinear, half-pixel centres (`cv2.resize` / `F.interpolate(align_corners=False)`).
+    Bilinear,
+}
+
+fn zoom_nearest_index(o: usize, n_out: usize, n_in: usize) -> usize {
+    // scipy zoom (grid_mode=False) maps corners onto corners.
+    if n_out <= 1 {
+        return 0;
+    }
+    ((o as f64 * (n_in - 1) as f64 / (n_out - 1) as f64).round() as usize).min(n_in - 1)
+}
+
+/// Resizes `[C, H, W]` to `[C, h, w]`.
+pub fn resize_image(x: &Array3<f32>, h: usize, w: usize, interp: Interp) -> Array3<f32> {
+    let (c, hi, wi) = x.dim();
+    if (hi, wi) == (h, w) {
+        return x.clone();
+    }
+    match interp {
+        Interp::Nearest => Array3::from_shape_fn((c, h, w), |(k, y, xx)| x[[k, zoom_nearest_index(y, h, hi), zoom_nearest_index(xx, w, wi)]]),
+        Interp::Bilinear => {
+            let src = |o: usize, n_out: usize, n_in: usize| {
+                let p = ((o as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0);
+                let i0 = (p.floor() as usize).min(n_in - 1);
+                let i1 = (i0 + 1).min(n_in - 1);
+                (i0, i1, (p - i0 as f64) as f32)
+            };
+            Array3::from_shape_fn((c, h, w), |(k, y, xx)| {
+                let (y0, y1, fy) = src(y, h, hi);
+                let (x0, x1, fx) = src(xx, w, wi);
+                let top = x[[k, y0, x0]] * (1.0 - fx) + x[[k, y0, x1]] * fx;
+                let bot = x[[k, y1, x0]] * (1.0 - fx) + x[[k, y1, x1]] * fx;
+                top * (1.0 - fy) + bot * fy
+            })
+        }
+    }
+}
+
+/// Resizes a label map `[H, W]` with corner-aligned nearest neighbour.
+pub fn resize_label(y: &Array2<u8>, h: usize, w: usize) -> Array2<u8> {
+    let (hi, wi) = y.dim();
+    if (hi, wi) == (h, w) {
+        return y.clone();
+    }
+    Array2::from_shape_fn((h, w), |(a, b)| y[[zoom_nearest_index(a, h, hi), zoom_nearest_index(b, w, wi)]])
+}
+
+/// `np.rot90(x, k)` on the last two axes (counter-clockwise).
+fn rot90<T: Clone + Copy>(x: &ndarray::ArrayView2<T>, k: usize) -> Array2<T> {
+    let (h, w) = x.dim();
+    match k % 4 {
+        0 => x.to_owned(),
+        1 => Array2::from_shape_fn((w, h), |(i, j)| x[[j, w - 1 - i]]),
+        2 => Array2::from_shape_fn((h, w), |(i, j)| x[[h - 1 - i, w - 1 - j]]),
+        _ => Array2::from_shape_fn((w, h), |(i, j)| x[[h - 1 - j, i]]),
+    }
+}
+
+fn flip<T: Clone>(x: Array2<T>, axis: usize) -> Array2<T> {
+    let mut v = x;
+    v.invert_axis(Axis(axis));
+    v.as_standard_layout().to_owned()
+}
+
+/// Nearest-neighbour rotation about the centre by `deg` degrees, zero fill, same shape.
+fn rotate<T: Clone + Copy + Default>(x: &ndarray::ArrayView2<T>, deg: f64) -> Array2<T> {
+    let (h, w) = x.dim();
+    let (s, c) = deg.to_radians().sin_cos();
+    let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
+    Array2::from_shape_fn((h, w), |(i, j)| {
+        let (dy, dx) = (i as f64 - cy, j as f64 - cx);
+        let sy = c * dy - s * dx + cy;
+        let sx = s * dy + c * dx + cx;
+        let (yi, xi) = (sy.round(), sx.round());
+        if yi < 0.0 || xi < 0.0 || yi >= h as f64 || xi >= w as f64 {
+            T::default()
+        } else {
+            x[[yi as usize, xi as usize]]
+        }
+    })
+}
+
+fn per_channel(x: &Array3<f32>, f: impl Fn(&ndarray::ArrayView2<f32>) -> Array2<f32>) -> Array3<f32> {
+    let planes: Vec<Array2<f32>> = x.axis_iter(Axis(0)).map(|p| f(&p)).collect();
+    let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+    ndarray::stack(Axis(0), &views).expect("same shapes")
+}
+
+/// Augments a sample and resizes it to `patch`.
+pub fn augment<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kind: &str, patch: [usize; 2], interp: Interp, rng: &mut R) -> (Array3<f32>, Option<Array2<u8>>) {
+    let mut img = image.clone();
+    let mut lab = label.cloned();
+    let rot_flip = |img: &mut Array3<f32>, lab: &mut Option<Array2<u8>>, k: usize, axis: Option<usize>| {
+        *img = per_channel(img, |p| {
+            let r = rot90(p, k);
+            axis.map_or(r.clone(), |a| flip(r, a))
+        });
+        if let Some(l) = lab.as_mut() {
+            let r = rot90(&l.view(), k);
+            *l = axis.map_or(r.clone(), |a| flip(r, a));
+        }
+    };
+    match kind {
+        "ssl4mis" => {
+            if rng.random::<f64>() > 0.5 {
+                let k = rng.random_range(0..4);
+                let axis = rng.random_range(0..2);
+                rot_flip(&mut img, &mut lab, k, Some(axis));
+            } else if rng.random::<f64>() > 0.5 {
+                let angle = rng.random_range(-20..20) as f64;
+                img = per_channel(&img, |p| rotate(p, angle));
+                lab = lab.map(|l| rotate(&l.view(), angle));
+            }
+        }
+        "flip_rot90" => {
+            let k = if rng.random::<f64>() < 0.5 { rng.random_range(0..4) } else { 0 };
+            let axis = if rng.random::<f64>() < 0.5 { Some(rng.random_range(0..2)) } else { None };
+            rot_flip(&mut img, &mut lab, k, axis);
+        }
+        _ => {}
+    }
+    let img = resize_image(&img, patch[0], patch[1], interp);
+    let lab = lab.map(|l| resize_label(&l, patch[0], patch[1]));
+    (img, lab)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rot90_matches_numpy() {
+        // np.rot90([[1, 2, 3], [4, 5, 6]]) == [[3, 6], [2, 5], [1, 4]]
+        let a = ndarray::array![[1, 2, 3], [4, 5, 6]];
+        assert_eq!(rot90(&a.view(), 1), ndarray::array![[3, 6], [2, 5], [1, 4]]);
+        assert_eq!(rot90(&a.view(), 3), ndarray::array![[4, 1], [5, 2], [6, 3]]);
+        assert_eq!(rot90(&a.view(), 2), ndarray::array![[6, 5, 4], [3, 2, 1]]);
+    }
+
+    #[test]
+    fn zoom_order0_maps_corners() {
+        // scipy.ndimage.zoom(np.arange(4), 2, order=0) -> [0 0 1 1 2 2 3 3]? corner-aligned: [0,0,1,1,2,2,3,3]
+        let y = ndarray::array![[0u8, 1, 2, 3]];
+        let r = resize_label(&y, 1, 8);
+        assert_eq!(r.row(0).to_vec(), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn label_and_image_move_together() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        use rand::SeedableRng;
+        let img = Array3::from_shape_fn((1, 16, 16), |(_, y, x)| if x > 10 && y < 4 { 1.0 } else { 0.0 });
+        let lab = img.index_axis(Axis(0), 0).mapv(|v| v as u8);
+        for _ in 0..20 {
+            let (i, l) = augment(&img, Some(&lab), "ssl4mis", [32, 32], Interp::Nearest, &mut rng);
+            assert_eq!(i.index_axis(Axis(0), 0).mapv(|v| v as u8), l.unwrap());
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! From dataset cases to training batches: 2-D samples in memory, the two-stream sampler,
+//! augmentation, and background workers that prepare batches ahead of the trainer.
+
+pub mod augment;
+pub mod loader;
+pub mod prepare;
+pub mod sampler;
+
+pub use loader::{Batch, BatchLoader};
+pub use prepare::{load_samples, prepare_image, Sample};
+pub use sampler::TwoStreamSampler;

@@ -1,0 +1,86 @@
+//! Cases → 2-D samples: channels fixed, intensities scaled, volumes cut into slices along D2
+//! (ACDC in the SSL4MIS 2-D protocol trains on slices and is evaluated per volume).
+
+use crate::config::DataConfig;
+use ndarray::{s, Array2, Array3, Axis};
+use rayon::prelude::*;
+use semiseg_data::layout::Case;
+use semiseg_data::{DataError, Image};
+
+/// One 2-D training sample.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Case id (`<id>_slice_<k>` for slices of a volume).
+    pub id: String,
+    /// `[C, H, W]`, channels and intensity as configured.
+    pub image: Array3<f32>,
+    /// `[H, W]` class indices, when the label is used.
+    pub label: Option<Array2<u8>>,
+}
+
+const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Fixes the channel count and scales intensities of one 2-D plane `[C, H, W]`.
+pub fn prepare_plane(plane: Array3<f32>, cfg: &DataConfig) -> Array3<f32> {
+    let c = plane.shape()[0];
+    let mut x = match (c, cfg.channels) {
+        (a, b) if a == b => plane,
+        (_, 1) => plane.mean_axis(Axis(0)).expect("channels").insert_axis(Axis(0)),
+        (1, n) => ndarray::concatenate(Axis(0), &vec![plane.view(); n]).expect("same shape"),
+        (_, n) => plane.slice(s![..n, .., ..]).to_owned(),
+    };
+    match cfg.normalize.as_str() {
+        "divide255" => x.mapv_inplace(|v| v / 255.0),
+        "zscore" => {
+            let n = x.len() as f32;
+            let mean = x.sum() / n;
+            let std = (x.mapv(|v| (v - mean) * (v - mean)).sum() / n).sqrt().max(1e-8);
+            x.mapv_inplace(|v| (v - mean) / std);
+        }
+        "imagenet" => {
+            for (ch, mut plane) in x.axis_iter_mut(Axis(0)).enumerate() {
+                let (m, s) = (IMAGENET_MEAN[ch % 3], IMAGENET_STD[ch % 3]);
+                plane.mapv_inplace(|v| (v / 255.0 - m) / s);
+            }
+        }
+        _ => {}
+    }
+    x
+}
+
+/// The 2-D planes of an image (`[C, H, W]` each), prepared.
+pub fn prepare_image(image: &Image, cfg: &DataConfig) -> Vec<Array3<f32>> {
+    (0..image.spatial_shape()[2]).map(|k| prepare_plane(image.data.index_axis(Axis(3), k).to_owned(), cfg)).collect()
+}
+
+/// Reads `cases` into 2-D samples (labels only if `with_labels`), in case order, slices in order.
+pub fn load_samples(cases: &[Case], cfg: &DataConfig, with_labels: bool) -> Result<Vec<Sample>, DataError> {
+    let per_case: Result<Vec<Vec<Sample>>, DataError> = cases
+        .par_iter()
+        .map(|case| {
+            let image = case.read_image()?;
+            let label = if with_labels {
+                let l = case.read_label()?.ok_or_else(|| DataError::invalid(&case.images[0], "labeled case without a label file"))?;
+                if l.spatial_shape() != image.spatial_shape() {
+                    return Err(DataError::invalid(case.label.as_ref().expect("read"), format!("label shape {} differs from image {}", l.shape_string(), image.shape_string())));
+                }
+                Some(l)
+            } else {
+                None
+            };
+            let planes = prepare_image(&image, cfg);
+            let many = planes.len() > 1;
+            Ok(planes
+                .into_iter()
+                .enumerate()
+                .map(|(k, img)| Sample {
+                    id: if many { format!("{}_slice_{k}", case.id) } else { case.id.clone() },
+                    image: img,
+                    label: label.as_ref().map(|l| l.data.index_axis(Axis(2), k).to_owned()),
+                })
+                .collect())
+        })
+        .collect();
+    Ok(per_case?.into_iter().flatten().collect())
+}

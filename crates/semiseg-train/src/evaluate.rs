@@ -1,0 +1,38 @@
+//! Scoring a network on a split: every case is predicted whole (volumes slice by slice) and
+//! scored per case and foreground class with semiseg-metrics, in the label file's spacing.
+
+use crate::config::Config;
+use crate::infer::predict;
+use rayon::prelude::*;
+use semiseg_data::layout::Case;
+use semiseg_metrics::report::{to_csv, CaseRow, Summary};
+use semiseg_metrics::{class_metrics, Convention};
+use semiseg_nn::burn::prelude::Device;
+use semiseg_nn::nets::UNet;
+use std::path::Path;
+
+/// Scores every labeled case of `cases`; `tick` is called after each.
+pub fn evaluate(net: &UNet, cases: &[Case], cfg: &Config, device: &Device, tick: &(dyn Fn() + Sync)) -> Result<Vec<CaseRow>, String> {
+    let convention: Convention = cfg.eval.convention.parse().map_err(|e| format!("{e}"))?;
+    let classes: Vec<u8> = (1..cfg.model.classes as u8).collect();
+    // Cases in parallel only if the network is small enough to share the cores well.
+    let score = |case: &Case| -> Result<CaseRow, String> {
+        let image = case.read_image().map_err(|e| e.to_string())?;
+        let label = case.read_label().map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no label to score against", case.images[0].display()))?;
+        let (pred, _) = predict(net, &image, &cfg.data, device);
+        let rows = class_metrics(pred.view_nd(), label.view_nd(), &classes, label.spacing_nd(), convention, 1.0).map_err(|e| format!("{}: {e}", case.id))?;
+        tick();
+        Ok(CaseRow { case: case.id.clone(), classes: rows })
+    };
+    cases.par_iter().with_max_len(1).map(score).collect()
+}
+
+/// Writes `per_case.csv` and `summary.json` into `dir`; returns the summary.
+pub fn write_report(dir: &Path, rows: &[CaseRow], meta: serde_json::Value) -> Result<Summary, semiseg_data::DataError> {
+    let summary = Summary::of(rows);
+    semiseg_data::io::atomic::write_bytes(&dir.join("per_case.csv"), to_csv(rows).as_bytes())?;
+    let mut doc = meta;
+    doc["summary"] = serde_json::to_value(&summary).expect("summary serialises");
+    semiseg_data::io::atomic::write_bytes(&dir.join("summary.json"), serde_json::to_string_pretty(&doc).expect("json").as_bytes())?;
+    Ok(summary)
+}

@@ -1,0 +1,21 @@
+//! The semiseg training engine.
+//!
+//! * [`config`]: the TOML run configuration, `--set` overrides, validation.
+//! * [`data`]: cases → 2-D samples → two-stream batches, augmented on worker threads.
+//! * [`methods`]: supervised, mean teacher, UA-MT, CCT, CPS, each a set of named loss terms.
+//! * [`losses`], [`schedule`], [`ema`]: the pieces the methods share.
+//! * [`trainer`]: the loop, validation, checkpoints, resume.
+//! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod ema;
+pub mod evaluate;
+pub mod infer;
+pub mod losses;
+pub mod methods;
+pub mod schedule;
+pub mod trainer;
+
+pub use config::Config;

@@ -1,0 +1,85 @@
+//! Cross pseudo supervision (Chen et al., CVPR 2021) as SSL4MIS
+//! `train_cross_pseudo_supervision_2D.py`: two UNets with different initialisations, each
+//! supervised with `0.5·(CE + Dice)`, and each trained with CE on the other's hard pseudo-labels
+//! of the unlabeled part; weight `consistency · rampup(t // 150)`. Prediction uses network 1.
+
+use super::{optimizer, unet_config, DeviceBatch, Method, Term};
+use crate::checkpoint::{find, load_module, load_optim, module_part, optim_part, Part};
+use crate::config::Config;
+use crate::losses::{ce_dice, cross_entropy};
+use crate::schedule::consistency_weight;
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::Gradients;
+use semiseg_nn::nets::UNet;
+
+/// One-hot of the argmax over classes, without gradient.
+fn hard_labels(logits: Tensor<4>) -> Tensor<4> {
+    let k = logits.dims()[1];
+    let idx = logits.detach().argmax(1); // [N, 1, H, W]
+    let classes = Tensor::<1, Int>::arange(0..k as i64, &idx.device()).reshape([1, k, 1, 1]);
+    idx.equal(classes).float()
+}
+
+/// (supervised of both nets, cross pseudo supervision of both) from both nets' logits.
+pub fn cps_loss(out1: Tensor<4>, out2: Tensor<4>, one_hot: Tensor<4>, labeled: usize) -> (Tensor<1>, Tensor<1>) {
+    let b = out1.dims()[0];
+    let sup = ce_dice(out1.clone().narrow(0, 0, labeled), one_hot.clone()) + ce_dice(out2.clone().narrow(0, 0, labeled), one_hot);
+    let (u1, u2) = (out1.narrow(0, labeled, b - labeled), out2.narrow(0, labeled, b - labeled));
+    let cps = cross_entropy(u1.clone(), hard_labels(u2.clone())) + cross_entropy(u2, hard_labels(u1));
+    (sup, cps)
+}
+
+/// Two networks, two optimizers.
+pub struct Cps {
+    net1: UNet,
+    net2: UNet,
+    optim1: ModuleOptimizer,
+    optim2: ModuleOptimizer,
+    cfg: Config,
+}
+
+impl Cps {
+    /// Builds both networks (independent initialisations) and their optimizers.
+    pub fn new(cfg: &Config, device: &Device) -> Self {
+        let c = unet_config(cfg, 0);
+        Self { net1: c.init(device), net2: c.init(device), optim1: optimizer(cfg), optim2: optimizer(cfg), cfg: cfg.clone() }
+    }
+}
+
+impl Method for Cps {
+    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
+        let out1 = self.net1.forward(batch.images.clone());
+        let out2 = self.net2.forward(batch.images.clone());
+        let (sup, cps) = cps_loss(out1, out2, batch.one_hot.clone(), batch.labeled);
+        let m = &self.cfg.method;
+        vec![
+            Term { name: "supervised", value: sup, weight: self.cfg.term_weight("supervised") },
+            Term { name: "cps", value: cps, weight: consistency_weight(m.consistency, m.rampup, t) * self.cfg.term_weight("cps") },
+        ]
+    }
+
+    fn apply(&mut self, mut grads: Gradients, lr: f64) {
+        let g1 = GradientsParams::from_module(&mut grads, &self.net1);
+        let g2 = GradientsParams::from_module(&mut grads, &self.net2);
+        self.net1 = self.optim1.step(lr, self.net1.clone(), g1);
+        self.net2 = self.optim2.step(lr, self.net2.clone(), g2);
+    }
+
+    fn inference_net(&self) -> UNet {
+        self.net1.valid()
+    }
+
+    fn save(&self) -> Vec<Part> {
+        vec![module_part("net1", &self.net1), module_part("net2", &self.net2), optim_part("optim1", &self.optim1), optim_part("optim2", &self.optim2)]
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
+        self.net1 = load_module(self.net1.clone(), find(parts, "net1")?)?;
+        self.net2 = load_module(self.net2.clone(), find(parts, "net2")?)?;
+        self.optim1 = load_optim(self.optim1.clone(), find(parts, "optim1")?)?;
+        self.optim2 = load_optim(self.optim2.clone(), find(parts, "optim2")?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! Semi-supervised methods. A method owns its networks and optimizers, turns one batch into
+//! named loss terms at iteration `t`, applies the gradients, and says how to predict.
+//!
+//! The trainer sums `weight · value` over the terms, so every term can be switched off or
+//! reweighted from the config (`method.weights.<term>`), and logs each term on its own.
+
+mod cct;
+mod cps;
+mod mean_teacher;
+mod supervised;
+mod ua_mt;
+
+pub use cct::{cct_loss, Cct};
+pub use cps::{cps_loss, Cps};
+pub use mean_teacher::{mean_teacher_loss, MeanTeacher};
+pub use supervised::Supervised;
+pub use ua_mt::{ua_mt_consistency, UaMt, PASSES};
+
+use crate::checkpoint::Part;
+use crate::config::Config;
+use burn::optim::{momentum::MomentumConfig, decay::WeightDecayConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
+use burn::tensor::Gradients;
+use semiseg_nn::nets::{UNet, UNetConfig};
+
+/// Method names accepted in `method.name`.
+pub const NAMES: [&str; 5] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps"];
+
+/// The loss terms of a method (keys of `method.weights`).
+pub fn terms_of(method: &str) -> Vec<&'static str> {
+    match method {
+        "supervised" => vec!["supervised"],
+        "cps" => vec!["supervised", "cps"],
+        _ => vec!["supervised", "consistency"],
+    }
+}
+
+/// One named loss term.
+pub struct Term {
+    /// Name (as in `method.weights`).
+    pub name: &'static str,
+    /// Unweighted value.
+    pub value: Tensor<1>,
+    /// Weight at this iteration (ramp-up × config multiplier).
+    pub weight: f64,
+}
+
+/// A training batch on the device.
+pub struct DeviceBatch {
+    /// `[B, C, H, W]`.
+    pub images: Tensor<4>,
+    /// One-hot labels of the labeled part `[L, K, H, W]`.
+    pub one_hot: Tensor<4>,
+    /// L: the first L samples are labeled.
+    pub labeled: usize,
+}
+
+impl DeviceBatch {
+    /// The labeled part of the images.
+    pub fn labeled_images(&self) -> Tensor<4> {
+        self.images.clone().narrow(0, 0, self.labeled)
+    }
+
+    /// The unlabeled part of the images.
+    pub fn unlabeled_images(&self) -> Tensor<4> {
+        let b = self.images.dims()[0];
+        self.images.clone().narrow(0, self.labeled, b - self.labeled)
+    }
+}
+
+/// What every method does.
+pub trait Method {
+    /// The named loss terms of one batch at 0-based iteration `t`.
+    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term>;
+    /// Applies the gradients of the summed loss with learning rate `lr`.
+    fn apply(&mut self, grads: Gradients, lr: f64);
+    /// Called after each step (EMA updates).
+    fn after_step(&mut self, _t: usize) {}
+    /// The network used for prediction, in evaluation mode on a plain device.
+    fn inference_net(&self) -> UNet;
+    /// Networks and optimizer states to checkpoint.
+    fn save(&self) -> Vec<Part>;
+    /// Restores what [`Method::save`] wrote.
+    fn load(&mut self, parts: &[Part]) -> Result<(), String>;
+}
+
+/// The UNet the config describes.
+pub fn unet_config(cfg: &Config, aux_decoders: usize) -> UNetConfig {
+    UNetConfig::new().with_in_channels(cfg.data.channels).with_classes(cfg.model.classes).with_width(cfg.model.width).with_aux_decoders(aux_decoders)
+}
+
+/// The optimizer the config describes (PyTorch semantics: SGD without dampening, AdamW ε 1e-8).
+pub fn optimizer(cfg: &Config) -> ModuleOptimizer {
+    let t = &cfg.train;
+    match t.optimizer.as_str() {
+        "adamw" => AdamWConfig::new().with_weight_decay(t.weight_decay as f32).with_epsilon(1e-8).init(),
+        _ => SgdConfig::new()
+            .with_momentum(Some(MomentumConfig::new().with_momentum(t.momentum).with_dampening(0.0)))
+            .with_weight_decay(Some(WeightDecayConfig::new(t.weight_decay as f32)))
+            .init(),
+    }
+}
+
+/// Builds the method of the config on the training `device`.
+pub fn build(cfg: &Config, device: &Device) -> Box<dyn Method> {
+    match cfg.method.name.as_str() {
+        "supervised" => Box::new(Supervised::new(cfg, device)),
+        "ua_mt" => Box::new(UaMt::new(cfg, device)),
+        "cct" => Box::new(Cct::new(cfg, device)),
+        "cps" => Box::new(Cps::new(cfg, device)),
+        _ => Box::new(MeanTeacher::new(cfg, device)),
+    }
+}

@@ -1,0 +1,83 @@
+//! UA-MT (Yu et al., MICCAI 2019) as SSL4MIS `train_uncertainty_aware_mean_teacher_2D.py`:
+//! mean teacher whose consistency only counts pixels where the teacher is confident. The
+//! uncertainty is the entropy of the mean softmax over T = 8 noisy teacher passes; the
+//! threshold `(0.75 + 0.25·rampup(t, T_max))·ln 2` grows with training; the loss is
+//! `Σ mask·(p_s − p_t)² / (2·Σ mask + 1e-16)`.
+
+use super::mean_teacher::{teacher_noise, MeanTeacher};
+use super::{DeviceBatch, Method, Term};
+use crate::checkpoint::Part;
+use crate::config::Config;
+use crate::losses::ce_dice;
+use crate::schedule::sigmoid_rampup;
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use burn::tensor::Gradients;
+use semiseg_nn::nets::UNet;
+
+/// Stochastic teacher passes.
+pub const PASSES: usize = 8;
+
+/// The masked consistency from the student's unlabeled logits, the teacher's logits on a noisy
+/// copy, and the `PASSES` teacher probability maps `[T, U, K, H, W]` (flattened as `[T·U, K, H, W]`).
+pub fn ua_mt_consistency(student_u: Tensor<4>, teacher_u: Tensor<4>, passes: Tensor<4>, threshold: f64) -> Tensor<1> {
+    let [u, k, h, w] = student_u.dims();
+    let mean = passes.reshape([PASSES, u, k, h, w]).mean_dim(0).reshape([u, k, h, w]);
+    let uncertainty = (mean.clone() * (mean + 1e-6).log()).sum_dim(1).neg(); // [U, 1, H, W]
+    let mask = uncertainty.lower_elem(threshold).float().detach();
+    let dist = (softmax(student_u, 1) - softmax(teacher_u, 1).detach()).powi_scalar(2); // [U, K, H, W]
+    (dist * mask.clone()).sum() / (mask.sum() * 2.0 + 1e-16)
+}
+
+/// Mean teacher with an uncertainty mask.
+pub struct UaMt {
+    inner: MeanTeacher,
+    cfg: Config,
+}
+
+impl UaMt {
+    /// Builds student, teacher and optimizer.
+    pub fn new(cfg: &Config, device: &Device) -> Self {
+        Self { inner: MeanTeacher::new(cfg, device), cfg: cfg.clone() }
+    }
+}
+
+impl Method for UaMt {
+    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
+        let b = batch.images.dims()[0];
+        let student = self.inner.student_forward(batch.images.clone());
+        let x_u = batch.unlabeled_images();
+        let teacher_u = self.inner.teacher_forward(teacher_noise(x_u.clone()));
+        // SSL4MIS: the unlabeled batch repeated twice, T/2 noisy passes of 2U samples each.
+        let repeated = Tensor::cat(vec![x_u.clone(), x_u], 0);
+        let passes: Vec<Tensor<4>> = (0..PASSES / 2).map(|_| softmax(self.inner.teacher_forward(teacher_noise(repeated.clone())), 1)).collect();
+        let passes = Tensor::cat(passes, 0);
+        let threshold = (0.75 + 0.25 * sigmoid_rampup(t as f64, self.cfg.train.iterations as f64)) * std::f64::consts::LN_2;
+        let sup = ce_dice(student.clone().narrow(0, 0, batch.labeled), batch.one_hot.clone());
+        let cons = ua_mt_consistency(student.narrow(0, batch.labeled, b - batch.labeled), teacher_u, passes, threshold);
+        vec![
+            Term { name: "supervised", value: sup, weight: self.cfg.term_weight("supervised") },
+            Term { name: "consistency", value: cons, weight: MeanTeacher::consistency_at(&self.cfg, t) },
+        ]
+    }
+
+    fn apply(&mut self, grads: Gradients, lr: f64) {
+        self.inner.apply(grads, lr);
+    }
+
+    fn after_step(&mut self, t: usize) {
+        self.inner.after_step(t);
+    }
+
+    fn inference_net(&self) -> UNet {
+        self.inner.inference_net()
+    }
+
+    fn save(&self) -> Vec<Part> {
+        self.inner.save()
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
+        self.inner.load(parts)
+    }
+}

@@ -1,0 +1,74 @@
+//! Learning-rate schedules and the consistency ramp-up.
+
+use crate::config::TrainConfig;
+
+/// Learning rate at iteration `t` (0-based, before the step).
+///
+/// * `poly`: `lr · (1 − t/T)^p` (SSL4MIS sets it after each step from the 1-based count; using
+///   `t + 1` here gives the same sequence), clamped at 0 past `T`.
+/// * `constant`: `lr` (UA-MT lineage).
+/// * `cosine`: linear warm-up over `warmup` iterations, then `lr · ½(1 + cos(π·progress))`.
+pub fn learning_rate(cfg: &TrainConfig, t: usize) -> f64 {
+    let total = cfg.iterations as f64;
+    match cfg.schedule.as_str() {
+        "constant" => cfg.lr,
+        "cosine" => {
+            if t < cfg.warmup {
+                cfg.lr * (t + 1) as f64 / cfg.warmup as f64
+            } else {
+                let span = (cfg.iterations - cfg.warmup).max(1) as f64;
+                let progress = ((t - cfg.warmup) as f64 / span).min(1.0);
+                cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+        _ => {
+            // SSL4MIS: the first step uses the base lr, then lr = base·(1 − n/T)^0.9 after step n.
+            let done = t as f64;
+            cfg.lr * (1.0 - done / total).max(0.0).powf(cfg.poly_power)
+        }
+    }
+}
+
+/// Sigmoid ramp-up of Laine & Aila (Mean Teacher code): `exp(−5 (1 − clip(c, 0, L)/L)²)`, 1 when
+/// `L = 0`.
+pub fn sigmoid_rampup(current: f64, length: f64) -> f64 {
+    if length == 0.0 {
+        return 1.0;
+    }
+    let phase = 1.0 - current.clamp(0.0, length) / length;
+    (-5.0 * phase * phase).exp()
+}
+
+/// The consistency weight at 0-based iteration `t`: `weight · rampup(t // 150, length)` (the
+/// SSL4MIS 2-D scripts compute it from `iter_num` before incrementing it).
+pub fn consistency_weight(weight: f64, length: f64, t: usize) -> f64 {
+    weight * sigmoid_rampup((t / 150) as f64, length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rampup_matches_mean_teacher_code() {
+        // ramps.sigmoid_rampup(0, 200) = exp(-5) ; (100, 200) = exp(-1.25) ; (250, 200) = 1
+        assert!((sigmoid_rampup(0.0, 200.0) - (-5.0f64).exp()).abs() < 1e-15);
+        assert!((sigmoid_rampup(100.0, 200.0) - (-1.25f64).exp()).abs() < 1e-15);
+        assert_eq!(sigmoid_rampup(250.0, 200.0), 1.0);
+        assert_eq!(sigmoid_rampup(3.0, 0.0), 1.0);
+    }
+
+    #[test]
+    fn poly_and_cosine() {
+        let mut c = TrainConfig { iterations: 100, lr: 0.01, ..Default::default() };
+        assert_eq!(learning_rate(&c, 0), 0.01);
+        assert!((learning_rate(&c, 50) - 0.01 * 0.5f64.powf(0.9)).abs() < 1e-15);
+        c.schedule = "cosine".into();
+        c.warmup = 10;
+        assert!((learning_rate(&c, 0) - 0.001).abs() < 1e-15);
+        assert!((learning_rate(&c, 10) - 0.01).abs() < 1e-15);
+        assert!(learning_rate(&c, 99) < 1e-4);
+        c.schedule = "constant".into();
+        assert_eq!(learning_rate(&c, 77), 0.01);
+    }
+}

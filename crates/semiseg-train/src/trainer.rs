@@ -1,0 +1,296 @@
+//! The training loop: batches from the workers, the method's named loss terms, one optimizer
+//! step, EMA, logs, validation on the validation split, checkpoints (`last`, `best` on
+//! validation, periodic) written atomically, resume from `last`, and a clean stop on request.
+//!
+//! Every random stream is derived from `cfg.seed` and the iteration: the batch of iteration `t`
+//! (sampling and augmentation) and the dropout / noise draws (the device RNG is reseeded each
+//! step), so a resumed run continues exactly as if it had never stopped.
+
+use crate::checkpoint::{self, TrainState};
+use crate::config::Config;
+use crate::data::sampler::derive_seed;
+use crate::data::{load_samples, Batch, BatchLoader, Sample, TwoStreamSampler};
+use crate::evaluate::{evaluate, write_report};
+use crate::losses::one_hot;
+use crate::methods::{self, DeviceBatch, Method};
+use crate::schedule::learning_rate;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use semiseg_data::layout::{detect, Case};
+use semiseg_data::split::{select_labeled, LabeledSelection};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the caller sees during training (progress bar, messages).
+pub trait Observer {
+    /// After each step.
+    fn step(&mut self, _t: usize, _total: usize, _loss: f64, _lr: f64) {}
+    /// After each validation.
+    fn validated(&mut self, _t: usize, _dice: f64, _best: bool) {}
+    /// A line for the user.
+    fn message(&mut self, _text: &str) {}
+}
+
+/// An observer that says nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// The files of a run directory.
+#[derive(Debug, Clone)]
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    /// `config.toml` (fully resolved).
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+    /// `train.jsonl`.
+    pub fn log(&self) -> PathBuf {
+        self.0.join("train.jsonl")
+    }
+    /// `checkpoints/<name>.ckpt`.
+    pub fn checkpoint(&self, name: &str) -> PathBuf {
+        self.0.join("checkpoints").join(format!("{name}.ckpt"))
+    }
+    /// `eval/<name>/`.
+    pub fn eval(&self, name: &str) -> PathBuf {
+        self.0.join("eval").join(name)
+    }
+}
+
+/// How a training run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// All iterations done; the test summaries (last, and best-on-validation if any).
+    Finished {
+        /// Mean foreground Dice on the test split with the last checkpoint (None without a test split).
+        test_dice_last: Option<f64>,
+        /// The same with the best-on-validation checkpoint.
+        test_dice_best: Option<f64>,
+    },
+    /// Stopped on request after this many iterations; `last` holds the state.
+    Interrupted(usize),
+}
+
+/// The training data of a config: labeled and unlabeled 2-D samples.
+pub struct TrainData {
+    /// Labeled samples.
+    pub labeled: Vec<Sample>,
+    /// Unlabeled samples.
+    pub unlabeled: Vec<Sample>,
+    /// Validation cases.
+    pub val: Vec<Case>,
+    /// Test cases.
+    pub test: Vec<Case>,
+}
+
+/// Reads the dataset and splits it as the config says.
+pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
+    let ds = detect(&cfg.data.root).map_err(|e| e.to_string())?;
+    let train = ds.split(&cfg.data.train_split).map_err(|e| e.to_string())?;
+    let selection = if cfg.data.labeled_unit == "patients" { LabeledSelection::FirstPatients { n: cfg.data.labeled } } else { LabeledSelection::FirstCases { n: cfg.data.labeled } };
+    let split = select_labeled(train, selection);
+    if split.labeled.len() < cfg.data.labeled.min(1) {
+        return Err(format!("{}: split '{}' has no labeled case", cfg.data.root.display(), cfg.data.train_split));
+    }
+    let mut unlabeled_cases = split.unlabeled;
+    for dir in &cfg.data.unlabeled_dirs {
+        let extra = semiseg_data::layout::detect(dir).map_err(|e| e.to_string())?;
+        for cases in extra.splits.values() {
+            unlabeled_cases.extend(cases.iter().map(|c| Case { label: None, ..c.clone() }));
+        }
+    }
+    let labeled = load_samples(&split.labeled, &cfg.data, true).map_err(|e| e.to_string())?;
+    let unlabeled = if cfg.method.name == "supervised" { Vec::new() } else { load_samples(&unlabeled_cases, &cfg.data, false).map_err(|e| e.to_string())? };
+    let pick = |name: &str| -> Result<Vec<Case>, String> {
+        if name.is_empty() {
+            Ok(Vec::new())
+        } else {
+            Ok(ds.split(name).map_err(|e| e.to_string())?.to_vec())
+        }
+    };
+    Ok(TrainData { labeled, unlabeled, val: pick(&cfg.data.val_split)?, test: pick(&cfg.data.test_split)? })
+}
+
+fn to_device(b: &Batch, classes: usize, device: &Device) -> DeviceBatch {
+    let [h, w] = b.size;
+    let images = Tensor::<4>::from_data(TensorData::new(b.images.clone(), [b.batch, b.channels, h, w]), device);
+    let one_hot = one_hot(&b.labels[..b.labeled * h * w], b.labeled, classes, h, w, device);
+    DeviceBatch { images, one_hot, labeled: b.labeled }
+}
+
+fn append_log(path: &Path, record: &serde_json::Value) -> Result<(), String> {
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    writeln!(f, "{record}").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Keeps the log lines up to `iteration` (a resumed run rewrites what came after).
+fn truncate_log(path: &Path, iteration: usize) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["iter"].as_u64()).is_some_and(|i| i as usize <= iteration))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    semiseg_data::io::atomic::write_bytes(path, kept.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// Mean foreground Dice of `net` on `cases`.
+fn validation_dice(method: &dyn Method, cases: &[Case], cfg: &Config) -> Result<f64, String> {
+    let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
+    Ok(semiseg_metrics::Summary::of(&rows).overall["dice"].mean)
+}
+
+/// Trains `cfg` in `run`, from scratch or from `last` when `resume` is set.
+pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<Outcome, String> {
+    std::fs::create_dir_all(run.0.join("checkpoints")).map_err(|e| format!("{}: {e}", run.0.display()))?;
+    let data = load_data(cfg)?;
+    obs.message(&format!(
+        "data: {} labeled and {} unlabeled training samples, {} validation and {} test cases",
+        data.labeled.len(),
+        data.unlabeled.len(),
+        data.val.len(),
+        data.test.len()
+    ));
+    let supervised = cfg.method.name == "supervised";
+    let (lb, ub) = if supervised { (cfg.train.labeled_batch, 0) } else { (cfg.train.labeled_batch, cfg.train.batch - cfg.train.labeled_batch) };
+    let sampler = TwoStreamSampler::new(data.labeled.len(), data.unlabeled.len(), lb, ub, cfg.seed)
+        .ok_or_else(|| format!("{} labeled / {} unlabeled samples cannot fill batches of {lb} + {ub}", data.labeled.len(), data.unlabeled.len()))?;
+
+    let device = Device::flex().autodiff();
+    device.seed(derive_seed(cfg.seed, 5, 0));
+    let mut method = methods::build(cfg, &device);
+    let mut state = TrainState { iteration: 0, best_score: None, best_iteration: None };
+    if resume {
+        let (s, parts) = checkpoint::load(&run.checkpoint("last"))?;
+        method.load(&parts)?;
+        state = s;
+        truncate_log(&run.log(), state.iteration)?;
+        obs.message(&format!("resumed at iteration {}", state.iteration));
+    } else {
+        semiseg_data::io::atomic::write_bytes(&run.config(), cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_file(run.log());
+    }
+    if !cfg.data.val_split.is_empty() && cfg.data.val_split == cfg.data.test_split {
+        obs.message("warning: the validation split is the test split: the best checkpoint is chosen on test data (reports say so)");
+    }
+    let total = cfg.train.iterations;
+    let mut loader = BatchLoader::start(Arc::new(data.labeled), Arc::new(data.unlabeled), sampler, &cfg.data, cfg.seed, state.iteration, total);
+    let save = |state: &TrainState, method: &dyn Method, name: &str| checkpoint::save(&run.checkpoint(name), state, &method.save()).map_err(|e| e.to_string());
+
+    while state.iteration < total {
+        let t = state.iteration;
+        let started = Instant::now();
+        let batch = loader.next_batch().ok_or("batch workers stopped")?;
+        let db = to_device(&batch, cfg.model.classes, &device);
+        device.seed(derive_seed(cfg.seed, 4, t as u64));
+        let terms = method.terms(&db, t);
+        let mut loss: Option<Tensor<1>> = None;
+        let mut term_log = serde_json::Map::new();
+        for term in &terms {
+            let v = term.value.clone().into_scalar::<f32>() as f64;
+            term_log.insert(term.name.to_string(), json!(v));
+            term_log.insert(format!("{}_weight", term.name), json!(term.weight));
+            if term.weight != 0.0 {
+                let wt = term.value.clone() * term.weight;
+                loss = Some(match loss {
+                    Some(l) => l + wt,
+                    None => wt,
+                });
+            }
+        }
+        let lr = learning_rate(&cfg.train, t);
+        let loss_value = match loss {
+            Some(l) => {
+                let v = l.clone().into_scalar::<f32>() as f64;
+                method.apply(l.backward(), lr);
+                v
+            }
+            None => 0.0,
+        };
+        if !loss_value.is_finite() {
+            save(&state, method.as_ref(), "last")?;
+            return Err(format!("loss is {loss_value} at iteration {}; stopped (last checkpoint kept at iteration {t})", t + 1));
+        }
+        method.after_step(t);
+        state.iteration = t + 1;
+        let secs = started.elapsed().as_secs_f64();
+        append_log(&run.log(), &json!({"iter": state.iteration, "lr": lr, "loss": loss_value, "terms": term_log, "seconds": secs}))?;
+        obs.step(state.iteration, total, loss_value, lr);
+
+        let it = state.iteration;
+        if cfg.train.val_every > 0 && !data.val.is_empty() && (it % cfg.train.val_every == 0 || it == total) {
+            let dice = validation_dice(method.as_ref(), &data.val, cfg)?;
+            let best = state.best_score.is_none_or(|b| dice > b);
+            if best {
+                state.best_score = Some(dice);
+                state.best_iteration = Some(it);
+                save(&state, method.as_ref(), "best")?;
+            }
+            append_log(&run.log(), &json!({"iter": it, "val_dice": dice, "best": best}))?;
+            obs.validated(it, dice, best);
+        }
+        if cfg.train.checkpoint_every > 0 && it % cfg.train.checkpoint_every == 0 {
+            save(&state, method.as_ref(), &format!("iter_{it}"))?;
+        }
+        if it == total || (cfg.train.save_every > 0 && it % cfg.train.save_every == 0) {
+            save(&state, method.as_ref(), "last")?;
+        }
+        if stop.load(Ordering::SeqCst) && it < total {
+            save(&state, method.as_ref(), "last")?;
+            return Ok(Outcome::Interrupted(it));
+        }
+    }
+    drop(loader);
+    let mut outcome = Outcome::Finished { test_dice_last: None, test_dice_best: None };
+    if !data.test.is_empty() {
+        let last = test_report(cfg, run, "last", &data.test, obs)?;
+        let best = if cfg.eval.test_best && state.best_iteration.is_some() { Some(test_report(cfg, run, "best", &data.test, obs)?) } else { None };
+        outcome = Outcome::Finished { test_dice_last: Some(last), test_dice_best: best };
+    }
+    Ok(outcome)
+}
+
+/// Evaluates checkpoint `name` of `run` on `cases`, writing `eval/test_<name>/`.
+pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: &mut dyn Observer) -> Result<f64, String> {
+    let (state, parts) = checkpoint::load(&run.checkpoint(name))?;
+    let mut method = methods::build(cfg, &Device::flex().autodiff());
+    method.load(&parts)?;
+    let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
+    let meta = json!({
+        "checkpoint": name, "iteration": state.iteration, "split": cfg.data.test_split,
+        "convention": cfg.eval.convention, "spacing": "header",
+        "selection": match (name, cfg.data.val_split == cfg.data.test_split) {
+            ("best", true) => "best mean Dice on the validation split, WHICH IS THE TEST SPLIT (optimistic)",
+            ("best", false) => "best mean Dice on the validation split",
+            _ => "last iteration",
+        },
+    });
+    let summary = write_report(&run.eval(&format!("test_{name}")), &rows, meta).map_err(|e| e.to_string())?;
+    let dice = summary.overall["dice"].mean;
+    obs.message(&format!("test ({name} checkpoint, iteration {}): Dice {:.4}, HD95 {:.2}", state.iteration, dice, summary.overall["hd95"].mean));
+    Ok(dice)
+}
+
+/// The config of a run and the inference network of one of its checkpoints (`best`, `last`,
+/// `iter_N`, or a path to a `.ckpt` file inside a run's `checkpoints/`).
+pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<(Config, semiseg_nn::nets::UNet, PathBuf), String> {
+    let as_path = PathBuf::from(checkpoint);
+    let (run_dir, ckpt) = if as_path.extension().is_some_and(|e| e == "ckpt") {
+        let dir = as_path.parent().and_then(Path::parent).map(Path::to_path_buf).ok_or_else(|| format!("{checkpoint}: expected <run>/checkpoints/<name>.ckpt"))?;
+        (dir, as_path)
+    } else {
+        let dir = run.ok_or("give --run DIR, or --checkpoint as a path to a .ckpt file")?.to_path_buf();
+        let p = RunDir(dir.clone()).checkpoint(checkpoint);
+        (dir, p)
+    };
+    let cfg = Config::from_file(&run_dir.join("config.toml"), &[]).map_err(|e| e.to_string())?;
+    let (_, parts) = checkpoint::load(&ckpt)?;
+    let mut method = methods::build(&cfg, &Device::flex().autodiff());
+    method.load(&parts)?;
+    Ok((cfg, method.inference_net(), run_dir))
+}
