@@ -42,6 +42,9 @@ struct Header {
 
 /// Serializes a network.
 pub fn module_part<M: Module>(name: &str, m: &M) -> Part {
+    // BatchNorm running statistics are updated lazily; `valid` folds the pending updates in,
+    // without which a checkpoint would hold stale statistics.
+    let _ = m.valid();
     let bytes = m.clone().into_record().into_bytes().expect("module record serialises");
     Part { name: name.into(), bytes: bytes.to_vec() }
 }

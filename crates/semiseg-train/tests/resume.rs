@@ -1,0 +1,134 @@
+//! A run stopped and resumed ends bit-for-bit where an uninterrupted run ends: same checkpoint
+//! bytes, same logged losses. Runs on a synthetic 32×32 dataset made here.
+
+use image::{GrayImage, Luma};
+use semiseg_train::config::Config;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
+use semiseg_train::trainer::{load_run, train, Observer, Outcome, Quiet, RunDir};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn dataset(root: &Path) {
+    std::fs::create_dir_all(root.join("images")).unwrap();
+    std::fs::create_dir_all(root.join("masks")).unwrap();
+    let mut train = String::new();
+    for i in 0..12u32 {
+        let (cx, cy, r) = (8 + (i * 5) % 16, 10 + (i * 3) % 12, 4 + i % 4);
+        let inside = |x: u32, y: u32| (x as i32 - cx as i32).pow(2) + (y as i32 - cy as i32).pow(2) <= (r * r) as i32;
+        GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 200 } else { 40 + ((x * 7 + y * 3 + i) % 30) as u8 }])).save(root.join(format!("images/c{i:02}.png"))).unwrap();
+        GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 255 } else { 0 }])).save(root.join(format!("masks/c{i:02}.png"))).unwrap();
+        train.push_str(&format!("c{i:02}\n"));
+    }
+    std::fs::write(root.join("train.list"), train).unwrap();
+}
+
+fn config(root: &Path, method: &str) -> Config {
+    let toml = format!(
+        r#"name = "t"
+seed = 7
+[data]
+root = "{}"
+val_split = ""
+test_split = ""
+labeled = 4
+labeled_unit = "cases"
+normalize = "divide255"
+patch = [32, 32]
+augment = "ssl4mis"
+workers = 2
+[model]
+classes = 2
+width = 0.25
+[method]
+name = "{method}"
+consistency = 1.0
+rampup = 0
+[train]
+iterations = 6
+batch = 4
+labeled_batch = 2
+val_every = 0
+checkpoint_every = 0
+save_every = 1
+"#,
+        root.display()
+    );
+    Config::from_toml(&toml, "test", &[]).unwrap()
+}
+
+struct StopAt(usize, Arc<AtomicBool>);
+impl Observer for StopAt {
+    fn step(&mut self, t: usize, _: usize, _: f64, _: f64) {
+        if t == self.0 {
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn losses(run: &RunDir) -> Vec<String> {
+    std::fs::read_to_string(run.log())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("seconds");
+            v.to_string()
+        })
+        .collect()
+}
+
+/// Every parameter value of the final network, exactly.
+fn weights(run: &RunDir) -> Vec<u32> {
+    struct Collect(Vec<u32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            self.0.extend(p.val().into_data().as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()));
+        }
+    }
+    let (_, net, _) = load_run(Some(&run.0), "last").unwrap();
+    let mut c = Collect(Vec::new());
+    net.visit(&mut c);
+    c.0
+}
+
+#[test]
+fn stop_and_resume_equals_uninterrupted() {
+    for method in ["mean_teacher", "cps"] {
+        let d = tempfile::tempdir().unwrap();
+        dataset(&d.path().join("data"));
+        let cfg = config(&d.path().join("data"), method);
+        let whole = RunDir(d.path().join("whole"));
+        let never = AtomicBool::new(false);
+        assert!(matches!(train(&cfg, &whole, false, &never, &mut Quiet).unwrap(), Outcome::Finished { .. }));
+
+        let split = RunDir(d.path().join("split"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let out = train(&cfg, &split, false, &stop, &mut StopAt(3, stop.clone())).unwrap();
+        assert_eq!(out, Outcome::Interrupted(3));
+        let resumed = train(&cfg, &split, true, &AtomicBool::new(false), &mut Quiet).unwrap();
+        assert!(matches!(resumed, Outcome::Finished { .. }));
+
+        assert_eq!(losses(&whole), losses(&split), "{method}: logged losses differ");
+        // Records carry random parameter ids, so compare what the weights compute instead of bytes.
+        let (a, b) = (weights(&whole), weights(&split));
+        let differ: Vec<usize> = (0..a.len().min(b.len())).filter(|&i| a[i] != b[i]).collect();
+        assert!(a.len() == b.len() && differ.is_empty(), "{method}: {} of {} final weights differ (first at {:?})", differ.len(), a.len(), differ.first());
+    }
+}
+
+#[test]
+fn bad_config_names_the_key() {
+    let e = Config::from_toml("[train]\nitertions = 5\n", "x.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("itertions"), "{e}");
+    let e = Config::from_toml("", "x.toml", &["method.name=fixmatch".into()]).unwrap_err().to_string();
+    assert!(e.contains("method.name") && e.contains("fixmatch"), "{e}");
+    let e = Config::from_toml("", "x.toml", &["train.labeled_batch=30".into()]).unwrap_err().to_string();
+    assert!(e.contains("train.labeled_batch"), "{e}");
+    let e = Config::from_toml("", "x.toml", &["method.weights.consistancy=0".into()]).unwrap_err().to_string();
+    assert!(e.contains("consistancy"), "{e}");
+    let ok = Config::from_toml("", "x.toml", &["train.iterations=10".into(), "method.weights.consistency=0".into()]).unwrap();
+    assert_eq!(ok.train.iterations, 10);
+    assert_eq!(ok.term_weight("consistency"), 0.0);
+}
