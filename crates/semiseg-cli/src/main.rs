@@ -24,6 +24,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Segment new images with a trained checkpoint, in their own format and geometry.
     Predict(cmd::predict::Args),
+    /// Draw loss and validation curves and prediction overlays of a run (PNG in <run>/plots/).
+    Report(cmd::report::Args),
     /// Inspect and convert datasets (PNG/JPG folders, NIfTI, nnU-Net/MSD, SSL4MIS/UA-MT h5, NPY).
     Data(cmd::data::Args),
     /// Score predictions against ground truth (Dice, Jaccard, HD95, ASD, ASSD, NSD, ...).
@@ -38,6 +40,7 @@ fn main() {
         Command::Train(a) => cmd::train::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Data(a) => cmd::data::run(a),
         Command::Metrics(a) => cmd::metrics::run(a),
         Command::Bench(a) => cmd::bench::run(a),

@@ -4,6 +4,10 @@
 //! `--model metrics`: HD95 + ASD (medpy convention) of every ground-truth label of a dataset
 //! split against a copy eroded twice and shifted by (3, −2, 1) voxels, all cases in parallel.
 //! `bench/medpy_metrics.py` times medpy on the same predictions and checks the values agree.
+//!
+//! `--model unet2d`: one training iteration (forward, `0.5·(CE + soft Dice)`, backward, SGD
+//! 0.01 / 0.9 / 1e-4) or one inference forward, of the SSL4MIS UNet on a random batch, as
+//! `torch_bench.py --model unet2d` times it: 2 warm-up iterations, median of 5.
 
 use anyhow::{bail, Result};
 use ndarray::{ArrayD, Dimension, IxDyn};
@@ -18,9 +22,21 @@ use std::time::Instant;
 /// Time a workload on this machine.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to time: `metrics` (networks arrive with the training engine).
+    /// What to time: `metrics`, `unet2d`.
     #[arg(long)]
     model: String,
+    /// Network benchmarks: `train` (one full iteration) or `infer` (eval-mode forward).
+    #[arg(long, default_value = "train", value_parser = ["train", "infer"])]
+    mode: String,
+    /// Network benchmarks: total batch (labeled first, as torch_bench.py).
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Network benchmarks: input size, `256` or `256x256`.
+    #[arg(long, default_value = "256")]
+    size: String,
+    /// Untimed warm-up iterations.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
     /// Dataset folder (metrics: its labels are the ground truth).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -58,7 +74,8 @@ pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
 pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
-        other => bail!("unknown --model '{other}': available: metrics"),
+        "unet2d" => super::bench_net::bench_unet2d(&args.mode, args.batch, &args.size, args.warmup, args.iters, args.json),
+        other => bail!("unknown --model '{other}': available: metrics, unet2d"),
     }
 }
 

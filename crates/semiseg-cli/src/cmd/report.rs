@@ -1,0 +1,156 @@
+//! `semiseg report --run DIR`: loss and validation curves from `train.jsonl`, and overlays of
+//! predictions on test images, as PNG files in `<run>/plots/`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use image::{Rgb, RgbImage};
+use plotters::prelude::*;
+use semiseg_nn::burn::prelude::Device;
+use semiseg_train::infer::predict;
+use semiseg_train::trainer::load_run;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE.txt`): plots need a font, and
+/// embedding one keeps the build free of system font libraries.
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// Draw training curves and prediction overlays for a run.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run directory.
+    #[arg(long)]
+    run: PathBuf,
+    /// Checkpoint for the overlays (`best`, `last`, `iter_N`).
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// Number of test cases to overlay.
+    #[arg(long, default_value_t = 4)]
+    overlays: usize,
+}
+
+type Series = Vec<(f64, f64)>;
+
+fn read_log(path: &Path) -> Result<(BTreeMap<String, Series>, Series)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut terms: BTreeMap<String, Series> = BTreeMap::new();
+    let mut val = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).with_context(|| format!("{}: line {} is not JSON", path.display(), i + 1))?;
+        let it = v["iter"].as_f64().unwrap_or(0.0);
+        if let Some(d) = v["val_dice"].as_f64() {
+            val.push((it, d));
+        }
+        if let Some(l) = v["loss"].as_f64() {
+            terms.entry("loss (weighted total)".into()).or_default().push((it, l));
+            for (k, x) in v["terms"].as_object().into_iter().flatten() {
+                if !k.ends_with("_weight") {
+                    if let Some(x) = x.as_f64() {
+                        terms.entry(k.clone()).or_default().push((it, x));
+                    }
+                }
+            }
+        }
+    }
+    Ok((terms, val))
+}
+
+/// Moving average over `w` points, so noisy per-iteration losses read as curves.
+fn smooth(s: &Series, w: usize) -> Series {
+    s.iter().enumerate().map(|(i, &(x, _))| {
+        let lo = i.saturating_sub(w - 1);
+        let ys = &s[lo..=i];
+        (x, ys.iter().map(|p| p.1).sum::<f64>() / ys.len() as f64)
+    }).collect()
+}
+
+fn plot(path: &Path, title: &str, y_label: &str, series: &[(String, Series)]) -> Result<()> {
+    let root = BitMapBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let x_max = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(1.0, f64::max);
+    let y_max = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.1)).filter(|v| v.is_finite()).fold(1e-6, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max * 1.05)
+        .map_err(|e| anyhow!("{e}"))?;
+    chart.configure_mesh().x_desc("iteration").y_desc(y_label).draw().map_err(|e| anyhow!("{e}"))?;
+    for (i, (name, s)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
+            .map_err(|e| anyhow!("{e}"))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// Grey image with the ground-truth outline in green and the prediction outline in red.
+fn overlay(image: &ndarray::ArrayView2<f32>, gt: &ndarray::ArrayView2<u8>, pred: &ndarray::ArrayView2<u8>) -> RgbImage {
+    let (h, w) = image.dim();
+    let (lo, hi) = image.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
+    let edge = |m: &ndarray::ArrayView2<u8>, y: usize, x: usize| {
+        let v = m[[y, x]];
+        v != 0 && [(0i64, 1i64), (0, -1), (1, 0), (-1, 0)].iter().any(|(dy, dx)| {
+            let (yy, xx) = (y as i64 + dy, x as i64 + dx);
+            yy < 0 || xx < 0 || yy >= h as i64 || xx >= w as i64 || m[[yy as usize, xx as usize]] != v
+        })
+    };
+    RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        if edge(pred, y, x) {
+            Rgb([255, 40, 40])
+        } else if edge(gt, y, x) {
+            Rgb([40, 255, 40])
+        } else {
+            let g = ((image[[y, x]] - lo) * scale) as u8;
+            Rgb([g, g, g])
+        }
+    })
+}
+
+/// Runs `semiseg report`.
+pub fn run(args: Args) -> Result<()> {
+    let plots = args.run.join("plots");
+    std::fs::create_dir_all(&plots)?;
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("embedded font is invalid"))?;
+    let (terms, val) = read_log(&args.run.join("train.jsonl"))?;
+    if terms.is_empty() {
+        bail!("{}: no training iterations logged yet", args.run.join("train.jsonl").display());
+    }
+    let window = (terms.values().next().map_or(1, Vec::len) / 50).max(1);
+    let series: Vec<(String, Series)> = terms.iter().map(|(k, s)| (k.clone(), smooth(s, window))).collect();
+    plot(&plots.join("loss.png"), &format!("training losses (moving average of {window})"), "loss", &series)?;
+    let mut written = vec![plots.join("loss.png")];
+    if !val.is_empty() {
+        plot(&plots.join("validation.png"), "validation: mean foreground Dice", "Dice", &[("validation Dice".into(), val)])?;
+        written.push(plots.join("validation.png"));
+    }
+    if args.overlays > 0 && args.run.join("checkpoints").join(format!("{}.ckpt", args.checkpoint)).is_file() {
+        let (cfg, net, _) = load_run(Some(&args.run), &args.checkpoint).map_err(|e| anyhow!(e))?;
+        let split = if cfg.data.test_split.is_empty() { cfg.data.val_split.clone() } else { cfg.data.test_split.clone() };
+        let ds = semiseg_data::layout::detect(&cfg.data.root)?;
+        for case in ds.split(&split)?.iter().filter(|c| c.label.is_some()).take(args.overlays) {
+            let image = case.read_image()?;
+            let label = case.read_label()?.expect("filtered on labels");
+            let (pred, _) = predict(&net, &image, &cfg.data, &Device::flex());
+            let z = image.spatial_shape()[2] / 2; // middle slice of a volume
+            let img = image.data.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(2), z).to_owned();
+            let out = plots.join(format!("overlay_{}.png", case.id));
+            overlay(&img.view(), &label.data.index_axis(ndarray::Axis(2), z), &pred.data.index_axis(ndarray::Axis(2), z))
+                .save(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            written.push(out);
+        }
+    }
+    for p in written {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
