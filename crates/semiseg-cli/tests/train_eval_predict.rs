@@ -1,0 +1,95 @@
+//! `semiseg train`, `eval`, `predict` and `report` end to end on a tiny synthetic PNG dataset,
+//! plus the errors a user meets: unknown config keys, a second run into the same directory.
+
+use image::{GrayImage, Luma};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn semiseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_semiseg")).args(args).output().expect("binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn dataset(root: &Path) {
+    for d in ["images", "masks", "new"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let mut lists = [String::new(), String::new(), String::new()];
+    for i in 0..14u32 {
+        let (cx, cy, r) = (10 + (i * 5) % 12, 12 + (i * 3) % 8, 5 + i % 3);
+        let inside = |x: u32, y: u32| (x as i32 - cx as i32).pow(2) + (y as i32 - cy as i32).pow(2) <= (r * r) as i32;
+        let img = GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 210 } else { 30 + ((x + y * 5 + i) % 40) as u8 }]));
+        let id = format!("case{i:02}");
+        img.save(root.join(format!("images/{id}.png"))).unwrap();
+        GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 255 } else { 0 }])).save(root.join(format!("masks/{id}.png"))).unwrap();
+        lists[if i < 10 { 0 } else if i < 12 { 1 } else { 2 }].push_str(&format!("{id}\n"));
+        if i == 13 {
+            img.save(root.join("new/any name.png")).unwrap();
+        }
+    }
+    for (name, l) in ["train", "val", "test"].iter().zip(lists) {
+        std::fs::write(root.join(format!("{name}.list")), l).unwrap();
+    }
+}
+
+#[test]
+fn train_eval_predict_report() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    dataset(&data);
+    let config = d.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"tiny\"\n[data]\nroot = \"{}\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"mean_teacher\"\n[train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let run = d.path().join("run");
+    let (c, r) = (config.to_str().unwrap(), run.to_str().unwrap());
+    let o = semiseg(&["train", "--config", c, "--out", r]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("test Dice (last checkpoint)"), "{}", text(&o));
+    for f in ["config.toml", "train.jsonl", "checkpoints/last.ckpt", "checkpoints/best.ckpt", "eval/test_last/per_case.csv", "eval/test_best/summary.json"] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
+    // A second run into the same directory is refused, not overwritten.
+    let o = semiseg(&["train", "--config", c, "--out", r]);
+    assert!(!o.status.success() && text(&o).contains("--resume"), "{}", text(&o));
+    // Resuming a finished run is a no-op that still reports.
+    let o = semiseg(&["train", "--resume", r]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let o = semiseg(&["eval", "--run", r, "--checkpoint", "last", "--split", "val"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(run.join("eval/val_last/per_case.csv").is_file());
+
+    let out = d.path().join("pred");
+    let o = semiseg(&["predict", "--run", r, "--input", data.join("new").to_str().unwrap(), "--output", out.to_str().unwrap(), "--probabilities"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mask = image::open(out.join("any name.png")).unwrap().to_luma8();
+    assert_eq!(mask.dimensions(), (32, 32));
+    assert!(mask.pixels().all(|p| p[0] == 0 || p[0] == 255));
+    assert!(out.join("any name_prob.npy").is_file());
+
+    let o = semiseg(&["report", "--run", r, "--overlays", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(run.join("plots/loss.png").is_file() && run.join("plots/validation.png").is_file());
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("bad.toml");
+    std::fs::write(&c, "[train]\nlearning_rate = 0.1\n").unwrap();
+    let o = semiseg(&["train", "--config", c.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("learning_rate"), "{}", text(&o));
+    let o = semiseg(&["train", "--set", "model.width=-1"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("model.width"), "{}", text(&o));
+}
