@@ -86,6 +86,12 @@ pub struct DataConfig {
     pub image_interp: String,
     /// Augmentation: `ssl4mis` (rot90+flip or rotate ±20°, then resize), `flip_rot90`, or `none`.
     pub augment: String,
+    /// Random crop: fraction range `[lo, hi]` of each side kept before resizing (`[1, 1]`: off).
+    pub random_crop: [f64; 2],
+    /// Brightness jitter as a fraction of the intensity range (0: off).
+    pub brightness: f64,
+    /// Contrast jitter around 1 (0: off).
+    pub contrast: f64,
     /// Worker threads preparing batches.
     pub workers: usize,
     /// Batches prepared ahead.
@@ -193,6 +199,9 @@ impl Default for DataConfig {
             patch: [256, 256],
             image_interp: "nearest".into(),
             augment: "ssl4mis".into(),
+            random_crop: [1.0, 1.0],
+            brightness: 0.0,
+            contrast: 0.0,
             workers: 1,
             prefetch: 4,
         }
@@ -305,6 +314,13 @@ impl Config {
         }
         if self.data.patch.iter().any(|&p| p == 0 || p % 16 != 0) {
             return bad("data.patch", format!("{:?}", self.data.patch), "each side must be a positive multiple of 16 (four 2x poolings)");
+        }
+        let [lo, hi] = self.data.random_crop;
+        if !(0.0 < lo && lo <= hi && hi <= 1.0) {
+            return bad("data.random_crop", format!("{:?}", self.data.random_crop), "[lo, hi] with 0 < lo <= hi <= 1");
+        }
+        if !(0.0..1.0).contains(&self.data.brightness) || !(0.0..1.0).contains(&self.data.contrast) {
+            return bad("data.brightness/contrast", format!("{} / {}", self.data.brightness, self.data.contrast), "each in [0, 1)");
         }
         if self.model.classes < 2 {
             return bad("model.classes", self.model.classes.to_string(), "at least 2 (background and one class)");

@@ -7,6 +7,10 @@
 //!   configured).
 //! * `flip_rot90` (albumentations RandomRotate90 + Flip, MGCC / CLCC): each with probability ½.
 //! * `none`: resize only.
+//!
+//! Then, when configured: a random crop covering a fraction `s ∈ [lo, hi]` of each side, and an
+//! intensity jitter `x' = (x − m)·c + m + b·r` (`m` the mean, `r` the range of the image,
+//! `c ∈ [1 − contrast, 1 + contrast]`, `b ∈ [−brightness, brightness]`), before the resize.
 
 use ndarray::{Array2, Array3, Axis};
 use rand::Rng;
@@ -104,8 +108,51 @@ fn per_channel(x: &Array3<f32>, f: impl Fn(&ndarray::ArrayView2<f32>) -> Array2<
     ndarray::stack(Axis(0), &views).expect("same shapes")
 }
 
+/// Optional crop and intensity jitter (see the module doc); all zero / one means off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extra {
+    /// Side fraction range of the random crop (`[1, 1]`: no crop).
+    pub crop: [f64; 2],
+    /// Brightness shift, as a fraction of the intensity range.
+    pub brightness: f64,
+    /// Contrast factor spread around 1.
+    pub contrast: f64,
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Self { crop: [1.0, 1.0], brightness: 0.0, contrast: 0.0 }
+    }
+}
+
+fn crop<R: Rng>(img: Array3<f32>, lab: Option<Array2<u8>>, range: [f64; 2], rng: &mut R) -> (Array3<f32>, Option<Array2<u8>>) {
+    let (_, h, w) = img.dim();
+    let s = if range[1] > range[0] { rng.random_range(range[0]..=range[1]) } else { range[0] };
+    let (ch, cw) = (((h as f64 * s).round() as usize).clamp(1, h), ((w as f64 * s).round() as usize).clamp(1, w));
+    let (y0, x0) = (rng.random_range(0..=h - ch), rng.random_range(0..=w - cw));
+    let img = img.slice(ndarray::s![.., y0..y0 + ch, x0..x0 + cw]).to_owned();
+    let lab = lab.map(|l| l.slice(ndarray::s![y0..y0 + ch, x0..x0 + cw]).to_owned());
+    (img, lab)
+}
+
+fn jitter<R: Rng>(mut img: Array3<f32>, brightness: f64, contrast: f64, rng: &mut R) -> Array3<f32> {
+    let c = if contrast > 0.0 { rng.random_range(1.0 - contrast..=1.0 + contrast) } else { 1.0 } as f32;
+    let b = if brightness > 0.0 { rng.random_range(-brightness..=brightness) } else { 0.0 } as f32;
+    let n = img.len() as f32;
+    let mean = img.sum() / n;
+    let (lo, hi) = img.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, z), &v| (a.min(v), z.max(v)));
+    let range = (hi - lo).max(1e-6);
+    img.mapv_inplace(|v| (v - mean) * c + mean + b * range);
+    img
+}
+
 /// Augments a sample and resizes it to `patch`.
 pub fn augment<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kind: &str, patch: [usize; 2], interp: Interp, rng: &mut R) -> (Array3<f32>, Option<Array2<u8>>) {
+    augment_with(image, label, kind, Extra::default(), patch, interp, rng)
+}
+
+/// [`augment`] with the optional crop and intensity jitter.
+pub fn augment_with<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kind: &str, extra: Extra, patch: [usize; 2], interp: Interp, rng: &mut R) -> (Array3<f32>, Option<Array2<u8>>) {
     let mut img = image.clone();
     let mut lab = label.cloned();
     let rot_flip = |img: &mut Array3<f32>, lab: &mut Option<Array2<u8>>, k: usize, axis: Option<usize>| {
@@ -137,6 +184,12 @@ pub fn augment<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kind: &s
         }
         _ => {}
     }
+    if extra.crop != [1.0, 1.0] {
+        (img, lab) = crop(img, lab, extra.crop, rng);
+    }
+    if extra.brightness > 0.0 || extra.contrast > 0.0 {
+        img = jitter(img, extra.brightness, extra.contrast, rng);
+    }
     let img = resize_image(&img, patch[0], patch[1], interp);
     let lab = lab.map(|l| resize_label(&l, patch[0], patch[1]));
     (img, lab)
@@ -161,6 +214,22 @@ mod tests {
         let y = ndarray::array![[0u8, 1, 2, 3]];
         let r = resize_label(&y, 1, 8);
         assert_eq!(r.row(0).to_vec(), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn crop_and_jitter_keep_label_alignment_and_shape() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let img = Array3::from_shape_fn((1, 20, 24), |(_, y, x)| if (5..12).contains(&y) && x > 9 { 100.0 } else { 0.0 });
+        let lab = img.index_axis(Axis(0), 0).mapv(|v| u8::from(v > 0.0));
+        let extra = Extra { crop: [0.6, 0.9], brightness: 0.0, contrast: 0.0 };
+        for _ in 0..20 {
+            let (i, l) = augment_with(&img, Some(&lab), "none", extra, [16, 16], Interp::Nearest, &mut rng);
+            assert_eq!(i.dim(), (1, 16, 16));
+            assert_eq!(i.index_axis(Axis(0), 0).mapv(|v| u8::from(v > 0.0)), l.unwrap());
+        }
+        let j = jitter(img.clone(), 0.2, 0.3, &mut rng);
+        assert!(j.iter().zip(img.iter()).any(|(a, b)| a != b));
     }
 
     #[test]

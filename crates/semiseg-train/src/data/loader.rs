@@ -4,7 +4,7 @@
 //! channel; the trainer takes them round-robin, so batches arrive in order and each is a pure
 //! function of (seed, t): the same after a resume, whatever the number of workers.
 
-use super::augment::{augment, Interp};
+use super::augment::{augment_with, Extra, Interp};
 use super::prepare::Sample;
 use super::sampler::{derive_seed, TwoStreamSampler};
 use crate::config::DataConfig;
@@ -45,7 +45,8 @@ pub fn build_batch(t: usize, labeled: &[Sample], unlabeled: &[Sample], sampler: 
     let mut channels = cfg.channels;
     for (k, s) in picks.enumerate() {
         let use_label = k < li.len();
-        let (img, lab) = augment(&s.image, if use_label { s.label.as_ref() } else { None }, &cfg.augment, cfg.patch, interp, &mut rng);
+        let extra = Extra { crop: cfg.random_crop, brightness: cfg.brightness, contrast: cfg.contrast };
+        let (img, lab) = augment_with(&s.image, if use_label { s.label.as_ref() } else { None }, &cfg.augment, extra, cfg.patch, interp, &mut rng);
         channels = img.shape()[0];
         images.extend(img.iter());
         match lab {
