@@ -3,6 +3,12 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 
+/// Whether the module path (innermost last) names BatchNorm running statistics, which Burn
+/// visits like parameters but PyTorch keeps as buffers.
+pub fn is_running_stat(path: &[String]) -> bool {
+    path.last().is_some_and(|n| n.starts_with("running_"))
+}
+
 /// Counts float tensors except BatchNorm running statistics, which Burn visits like parameters
 /// but PyTorch keeps as buffers.
 struct Count {
@@ -20,8 +26,7 @@ impl ModuleVisitor for Count {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let is_running_stat = self.path.last().is_some_and(|n| n.starts_with("running_"));
-        if !is_running_stat {
+        if !is_running_stat(&self.path) {
             self.total += param.shape().num_elements();
         }
     }

@@ -5,10 +5,7 @@
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-
-fn is_running_stat(path: &[String]) -> bool {
-    path.last().is_some_and(|n| n.starts_with("running_"))
-}
+use semiseg_nn::params::is_running_stat;
 
 struct Collect {
     path: Vec<String>,

@@ -11,12 +11,8 @@ use std::path::PathBuf;
 /// Evaluate a checkpoint on a dataset split; writes `<run>/eval/<split>_<checkpoint>/`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run directory.
-    #[arg(long)]
-    run: Option<PathBuf>,
-    /// `best`, `last`, `iter_N`, or a path to a .ckpt file.
-    #[arg(long, default_value = "best")]
-    checkpoint: String,
+    #[command(flatten)]
+    from: super::CheckpointArgs,
     /// Split to score.
     #[arg(long, default_value = "test")]
     split: String,
@@ -30,7 +26,7 @@ pub struct Args {
 
 /// Runs `semiseg eval`.
 pub fn run(args: Args) -> Result<()> {
-    let (mut cfg, net, run_dir) = load_run(args.run.as_deref(), &args.checkpoint).map_err(|e| anyhow!(e))?;
+    let (mut cfg, net, run_dir) = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
     if let Some(d) = &args.data {
         cfg.data.root = d.clone();
     }
@@ -43,16 +39,16 @@ pub fn run(args: Args) -> Result<()> {
     let pb = bar(cases.len(), "evaluating");
     let rows = evaluate(&net, cases, &cfg, &Device::flex(), &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
     pb.finish_and_clear();
-    let ckpt_name = PathBuf::from(&args.checkpoint).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let ckpt_name = PathBuf::from(&args.from.checkpoint).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
     let out = run_dir.join("eval").join(format!("{}_{ckpt_name}", args.split));
-    let on_test_note = if args.split == cfg.data.test_split && args.checkpoint == "best" && cfg.data.val_split == cfg.data.test_split {
+    let on_test_note = if args.split == cfg.data.test_split && args.from.checkpoint == "best" && cfg.data.val_split == cfg.data.test_split {
         "the best checkpoint was chosen on this same split (optimistic)"
     } else {
         ""
     };
-    let meta = json!({"checkpoint": args.checkpoint, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention, "spacing": "header", "note": on_test_note});
+    let meta = json!({"checkpoint": args.from.checkpoint, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention, "spacing": "header", "note": on_test_note});
     let summary = write_report(&out, &rows, meta)?;
-    println!("{} cases of '{}' ({} checkpoint), convention {}", rows.len(), args.split, args.checkpoint, cfg.eval.convention);
+    println!("{} cases of '{}' ({} checkpoint), convention {}", rows.len(), args.split, args.from.checkpoint, cfg.eval.convention);
     print!("{}", summary.to_text());
     println!("written to {}", out.display());
     Ok(())

@@ -15,12 +15,8 @@ use std::path::{Path, PathBuf};
 /// Segment images (a file or every image of a folder) with a trained checkpoint.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run directory.
-    #[arg(long)]
-    run: Option<PathBuf>,
-    /// `best`, `last`, `iter_N`, or a path to a .ckpt file.
-    #[arg(long, default_value = "best")]
-    checkpoint: String,
+    #[command(flatten)]
+    from: super::CheckpointArgs,
     /// An image file or a folder of images (any name; .png, .jpg, .nii(.gz), .h5, .npy).
     #[arg(long)]
     input: PathBuf,
@@ -44,7 +40,7 @@ fn mask_path(input: &Path, out: &Path) -> Result<PathBuf> {
 
 /// Runs `semiseg predict`.
 pub fn run(args: Args) -> Result<()> {
-    let (cfg, net, _) = load_run(args.run.as_deref(), &args.checkpoint).map_err(|e| anyhow!(e))?;
+    let (cfg, net, _) = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
     let inputs = if args.input.is_dir() { image_files_in(&args.input)? } else { vec![args.input.clone()] };
     if inputs.is_empty() {
         bail!("{}: no image files", args.input.display());

@@ -4,13 +4,12 @@
 //! labeled part; consistency: the mean over auxiliaries of `mean((p_main − p_aux)²)` on the
 //! unlabeled part, nothing detached, weight `consistency · rampup(t // 150)`.
 
-use super::{optimizer, unet_config, DeviceBatch, Method, Term};
-use crate::checkpoint::{find, load_module, load_optim, module_part, optim_part, Part};
+use super::{DeviceBatch, Method, Term, Trained};
+use crate::checkpoint::Part;
 use crate::config::Config;
 use crate::losses::{ce_dice, mse};
 use crate::schedule::consistency_weight;
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
@@ -35,21 +34,20 @@ pub fn cct_loss(out: &UNetOutput, one_hot: Tensor<4>, labeled: usize) -> (Tensor
 
 /// UNet with three perturbed auxiliary decoders.
 pub struct Cct {
-    net: UNet,
-    optim: ModuleOptimizer,
+    model: Trained,
     cfg: Config,
 }
 
 impl Cct {
     /// Builds the network and optimizer.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        Self { net: unet_config(cfg, 3).init(device), optim: optimizer(cfg), cfg: cfg.clone() }
+        Self { model: Trained::new(cfg, 3, device), cfg: cfg.clone() }
     }
 }
 
 impl Method for Cct {
     fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
-        let out = self.net.forward_all(batch.images.clone());
+        let out = self.model.net.forward_all(batch.images.clone());
         let (sup, cons) = cct_loss(&out, batch.one_hot.clone(), batch.labeled);
         let m = &self.cfg.method;
         vec![
@@ -58,22 +56,19 @@ impl Method for Cct {
         ]
     }
 
-    fn apply(&mut self, grads: Gradients, lr: f64) {
-        let g = GradientsParams::from_grads(grads, &self.net);
-        self.net = self.optim.step(lr, self.net.clone(), g);
+    fn apply(&mut self, mut grads: Gradients, lr: f64) {
+        self.model.step(&mut grads, lr);
     }
 
     fn inference_net(&self) -> UNet {
-        self.net.valid()
+        self.model.net.valid()
     }
 
     fn save(&self) -> Vec<Part> {
-        vec![module_part("net", &self.net), optim_part("optim", &self.optim)]
+        self.model.parts("net", "optim")
     }
 
     fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.net = load_module(self.net.clone(), find(parts, "net")?)?;
-        self.optim = load_optim(self.optim.clone(), find(parts, "optim")?)?;
-        Ok(())
+        self.model.restore(parts, "net", "optim")
     }
 }

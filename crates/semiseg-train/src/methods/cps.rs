@@ -3,13 +3,12 @@
 //! supervised with `0.5·(CE + Dice)`, and each trained with CE on the other's hard pseudo-labels
 //! of the unlabeled part; weight `consistency · rampup(t // 150)`. Prediction uses network 1.
 
-use super::{optimizer, unet_config, DeviceBatch, Method, Term};
-use crate::checkpoint::{find, load_module, load_optim, module_part, optim_part, Part};
+use super::{DeviceBatch, Method, Term, Trained};
+use crate::checkpoint::Part;
 use crate::config::Config;
 use crate::losses::{ce_dice, cross_entropy};
 use crate::schedule::consistency_weight;
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use semiseg_nn::nets::UNet;
@@ -33,25 +32,22 @@ pub fn cps_loss(out1: Tensor<4>, out2: Tensor<4>, one_hot: Tensor<4>, labeled: u
 
 /// Two networks, two optimizers.
 pub struct Cps {
-    net1: UNet,
-    net2: UNet,
-    optim1: ModuleOptimizer,
-    optim2: ModuleOptimizer,
+    first: Trained,
+    second: Trained,
     cfg: Config,
 }
 
 impl Cps {
     /// Builds both networks (independent initialisations) and their optimizers.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        let c = unet_config(cfg, 0);
-        Self { net1: c.init(device), net2: c.init(device), optim1: optimizer(cfg), optim2: optimizer(cfg), cfg: cfg.clone() }
+        Self { first: Trained::new(cfg, 0, device), second: Trained::new(cfg, 0, device), cfg: cfg.clone() }
     }
 }
 
 impl Method for Cps {
     fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
-        let out1 = self.net1.forward(batch.images.clone());
-        let out2 = self.net2.forward(batch.images.clone());
+        let out1 = self.first.net.forward(batch.images.clone());
+        let out2 = self.second.net.forward(batch.images.clone());
         let (sup, cps) = cps_loss(out1, out2, batch.one_hot.clone(), batch.labeled);
         let m = &self.cfg.method;
         vec![
@@ -61,25 +57,20 @@ impl Method for Cps {
     }
 
     fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        let g1 = GradientsParams::from_module(&mut grads, &self.net1);
-        let g2 = GradientsParams::from_module(&mut grads, &self.net2);
-        self.net1 = self.optim1.step(lr, self.net1.clone(), g1);
-        self.net2 = self.optim2.step(lr, self.net2.clone(), g2);
+        self.first.step(&mut grads, lr);
+        self.second.step(&mut grads, lr);
     }
 
     fn inference_net(&self) -> UNet {
-        self.net1.valid()
+        self.first.net.valid()
     }
 
     fn save(&self) -> Vec<Part> {
-        vec![module_part("net1", &self.net1), module_part("net2", &self.net2), optim_part("optim1", &self.optim1), optim_part("optim2", &self.optim2)]
+        [self.first.parts("net1", "optim1"), self.second.parts("net2", "optim2")].concat()
     }
 
     fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.net1 = load_module(self.net1.clone(), find(parts, "net1")?)?;
-        self.net2 = load_module(self.net2.clone(), find(parts, "net2")?)?;
-        self.optim1 = load_optim(self.optim1.clone(), find(parts, "optim1")?)?;
-        self.optim2 = load_optim(self.optim2.clone(), find(parts, "optim2")?)?;
-        Ok(())
+        self.first.restore(parts, "net1", "optim1")?;
+        self.second.restore(parts, "net2", "optim2")
     }
 }

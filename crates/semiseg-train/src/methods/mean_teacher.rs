@@ -4,14 +4,13 @@
 //! teacher an EMA of the student (decay 0.99); weight `consistency · rampup(t // 150)`, and 0
 //! before `consistency_start` (SSL4MIS: 1000).
 
-use super::{optimizer, unet_config, DeviceBatch, Method, Term};
-use crate::checkpoint::{find, load_module, load_optim, module_part, optim_part, Part};
+use super::{unet_config, DeviceBatch, Method, Term, Trained};
+use crate::checkpoint::{find, load_module, module_part, Part};
 use crate::config::Config;
 use crate::ema::{ema_alpha, ema_update};
 use crate::losses::{ce_dice, mse};
 use crate::schedule::consistency_weight;
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
@@ -36,20 +35,19 @@ pub fn mean_teacher_loss(student_logits: Tensor<4>, teacher_logits_unlabeled: Te
 
 /// Student, EMA teacher, one optimizer.
 pub struct MeanTeacher {
-    student: UNet,
+    student: Trained,
     teacher: UNet,
-    optim: ModuleOptimizer,
     cfg: Config,
 }
 
 impl MeanTeacher {
     /// Builds both networks (the teacher starts as a copy of the student) and the optimizer.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        let student = unet_config(cfg, 0).init(device);
+        let student = Trained::new(cfg, 0, device);
         // A separate network given the student's values: a module clone would share the
         // student's lazily initialised parameters, and `no_grad` would then freeze both.
-        let teacher = ema_update(unet_config(cfg, 0).init(device), &student, 0.0);
-        Self { teacher, student, optim: optimizer(cfg), cfg: cfg.clone() }
+        let teacher = ema_update(unet_config(cfg, 0).init(device), &student.net, 0.0);
+        Self { teacher, student, cfg: cfg.clone() }
     }
 
     /// The consistency weight at iteration `t`.
@@ -65,7 +63,7 @@ impl MeanTeacher {
 impl MeanTeacher {
     /// Student logits (with gradients).
     pub fn student_forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.student.forward(x)
+        self.student.net.forward(x)
     }
 
     /// Teacher logits (train-mode BatchNorm and dropout, as SSL4MIS; no gradients).
@@ -76,7 +74,7 @@ impl MeanTeacher {
 
 impl Method for MeanTeacher {
     fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
-        let student = self.student.forward(batch.images.clone());
+        let student = self.student.net.forward(batch.images.clone());
         let teacher = self.teacher.forward(teacher_noise(batch.unlabeled_images())).detach();
         let (sup, cons) = mean_teacher_loss(student, teacher, batch.one_hot.clone(), batch.labeled);
         vec![
@@ -85,27 +83,25 @@ impl Method for MeanTeacher {
         ]
     }
 
-    fn apply(&mut self, grads: Gradients, lr: f64) {
-        let g = GradientsParams::from_grads(grads, &self.student);
-        self.student = self.optim.step(lr, self.student.clone(), g);
+    fn apply(&mut self, mut grads: Gradients, lr: f64) {
+        self.student.step(&mut grads, lr);
     }
 
     fn after_step(&mut self, t: usize) {
-        self.teacher = ema_update(self.teacher.clone(), &self.student, ema_alpha(self.cfg.method.ema_decay, t));
+        self.teacher = ema_update(self.teacher.clone(), &self.student.net, ema_alpha(self.cfg.method.ema_decay, t));
     }
 
     fn inference_net(&self) -> UNet {
-        self.student.valid()
+        self.student.net.valid()
     }
 
     fn save(&self) -> Vec<Part> {
-        vec![module_part("student", &self.student), module_part("teacher", &self.teacher), optim_part("optim", &self.optim)]
+        [self.student.parts("student", "optim"), vec![module_part("teacher", &self.teacher)]].concat()
     }
 
     fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.student = load_module(self.student.clone(), find(parts, "student")?)?;
+        self.student.restore(parts, "student", "optim")?;
         self.teacher = load_module(self.teacher.clone(), find(parts, "teacher")?)?.no_grad();
-        self.optim = load_optim(self.optim.clone(), find(parts, "optim")?)?;
         Ok(())
     }
 }

@@ -16,9 +16,9 @@ pub use mean_teacher::{mean_teacher_loss, MeanTeacher};
 pub use supervised::Supervised;
 pub use ua_mt::{ua_mt_consistency, UaMt, PASSES};
 
-use crate::checkpoint::Part;
+use crate::checkpoint::{find, load_module, load_optim, module_part, optim_part, Part};
 use crate::config::Config;
-use burn::optim::{momentum::MomentumConfig, decay::WeightDecayConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{decay::WeightDecayConfig, momentum::MomentumConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use semiseg_nn::nets::{UNet, UNetConfig};
@@ -82,6 +82,40 @@ pub trait Method {
     fn save(&self) -> Vec<Part>;
     /// Restores what [`Method::save`] wrote.
     fn load(&mut self, parts: &[Part]) -> Result<(), String>;
+}
+
+/// A network and its optimizer, saved and restored as checkpoint parts `net` and `optim`
+/// (names given by the method).
+pub struct Trained {
+    /// The network (on the training device).
+    pub net: UNet,
+    /// Its optimizer state.
+    pub optim: ModuleOptimizer,
+}
+
+impl Trained {
+    /// A fresh network of the config (with `aux_decoders`) and a fresh optimizer.
+    pub fn new(cfg: &Config, aux_decoders: usize, device: &Device) -> Self {
+        Self { net: unet_config(cfg, aux_decoders).init(device), optim: optimizer(cfg) }
+    }
+
+    /// One optimizer step with this network's share of `grads`.
+    pub fn step(&mut self, grads: &mut Gradients, lr: f64) {
+        let g = GradientsParams::from_module(grads, &self.net);
+        self.net = self.optim.step(lr, self.net.clone(), g);
+    }
+
+    /// Checkpoint parts for the network and the optimizer.
+    pub fn parts(&self, net: &str, optim: &str) -> Vec<Part> {
+        vec![module_part(net, &self.net), optim_part(optim, &self.optim)]
+    }
+
+    /// Restores what [`Trained::parts`] wrote.
+    pub fn restore(&mut self, parts: &[Part], net: &str, optim: &str) -> Result<(), String> {
+        self.net = load_module(self.net.clone(), find(parts, net)?)?;
+        self.optim = load_optim(self.optim.clone(), find(parts, optim)?)?;
+        Ok(())
+    }
 }
 
 /// The UNet the config describes.
