@@ -219,7 +219,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         method.after_step(t);
         state.iteration = t + 1;
         let secs = started.elapsed().as_secs_f64();
-        append_log(&run.log(), &json!({"iter": state.iteration, "lr": lr, "loss": loss_value, "terms": term_log, "seconds": secs}))?;
+        append_log(&run.log(), &json!({"iter": state.iteration, "lr": lr, "loss": loss_value, "terms": term_log, "seconds": secs, "it_s": 1.0 / secs.max(1e-9)}))?;
         obs.step(state.iteration, total, loss_value, lr);
 
         let it = state.iteration;

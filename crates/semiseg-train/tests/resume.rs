@@ -74,6 +74,7 @@ fn losses(run: &RunDir) -> Vec<String> {
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
             v.as_object_mut().unwrap().remove("seconds");
+            v.as_object_mut().unwrap().remove("it_s");
             v.to_string()
         })
         .collect()

@@ -143,7 +143,10 @@ pub fn run(args: Args) -> Result<()> {
             let z = image.spatial_shape()[2] / 2; // middle slice of a volume
             let img = image.data.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(2), z).to_owned();
             let out = plots.join(format!("overlay_{}.png", case.id));
-            overlay(&img.view(), &label.data.index_axis(ndarray::Axis(2), z), &pred.data.index_axis(ndarray::Axis(2), z))
+            let picture = overlay(&img.view(), &label.data.index_axis(ndarray::Axis(2), z), &pred.data.index_axis(ndarray::Axis(2), z));
+            // Small images are enlarged (nearest) so that outlines stay visible.
+            let k = (256 / picture.width().min(picture.height()).max(1)).max(1);
+            image::imageops::resize(&picture, picture.width() * k, picture.height() * k, image::imageops::FilterType::Nearest)
                 .save(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             written.push(out);
