@@ -15,7 +15,6 @@ use std::path::Path;
 pub fn evaluate(net: &UNet, cases: &[Case], cfg: &Config, device: &Device, tick: &(dyn Fn() + Sync)) -> Result<Vec<CaseRow>, String> {
     let convention: Convention = cfg.eval.convention.parse().map_err(|e| format!("{e}"))?;
     let classes: Vec<u8> = (1..cfg.model.classes as u8).collect();
-    // Cases in parallel only if the network is small enough to share the cores well.
     let score = |case: &Case| -> Result<CaseRow, String> {
         let image = case.read_image().map_err(|e| e.to_string())?;
         let label = case.read_label().map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no label to score against", case.images[0].display()))?;
@@ -24,6 +23,7 @@ pub fn evaluate(net: &UNet, cases: &[Case], cfg: &Config, device: &Device, tick:
         tick();
         Ok(CaseRow { case: case.id.clone(), classes: rows })
     };
+    // One case per task: reading and scoring overlap with the next case's forward pass.
     cases.par_iter().with_max_len(1).map(score).collect()
 }
 
