@@ -1,0 +1,269 @@
+//! The MGCC network (Tang et al., arXiv 2305.09447; `methods.md` §1.2): a CMU-Net encoder, three
+//! ConvMixer blocks on the bottleneck, and four decoders with multi-scale attention gates (MSAG)
+//! on their skips. The main decoder reads the bottleneck after all three mixer blocks; the
+//! auxiliary decoders read it after 0, 1 and 2 blocks, with feature dropout, dropout 0.3 and
+//! feature noise on all five feature levels (the multi-level global context).
+//!
+//! Widths `dim_mult × [16, 32, 64, 128, 256]`; at `dim_mult = 4` the network has 122,182,980
+//! parameters and its inference path (encoder, mixers, main decoder) 52,142,145, as
+//! `../shared/reference/torch_bench.py`.
+
+use crate::blocks::{ConvBnAct, ConvBnActConfig, Perturbation};
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, relu, sigmoid};
+use burn::tensor::module::{interpolate, max_pool2d};
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
+
+/// Configuration of an [`Mgcc`] network.
+#[derive(Config, Debug)]
+pub struct MgccConfig {
+    /// Input channels (3: the reference reads BUSI as BGR).
+    #[config(default = 3)]
+    pub in_channels: usize,
+    /// Width multiplier of `[16, 32, 64, 128, 256]` (the paper: 4).
+    #[config(default = 4)]
+    pub dim_mult: usize,
+    /// ConvMixer kernel size.
+    #[config(default = 7)]
+    pub mixer_kernel: usize,
+    /// Layers per ConvMixer block.
+    #[config(default = 3)]
+    pub mixer_depth: usize,
+}
+
+fn conv(cin: usize, cout: usize, k: usize, dilation: usize, groups: usize, device: &Device) -> Conv2d {
+    let pad = dilation * (k / 2);
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_dilation([dilation, dilation])
+        .with_groups(groups)
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .init(device)
+}
+
+/// [conv3×3 → BN → ReLU] ×2 (CMU-Net `conv_block`).
+#[derive(Module, Debug)]
+struct DoubleConv {
+    a: ConvBnAct,
+    b: ConvBnAct,
+}
+
+impl DoubleConv {
+    fn new(cin: usize, cout: usize, device: &Device) -> Self {
+        let c = |i, o| ConvBnActConfig::new(i, o).with_negative_slope(0.0).init(device);
+        Self { a: c(cin, cout), b: c(cout, cout) }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.b.forward(self.a.forward(x))
+    }
+}
+
+/// Multi-scale attention gate: `x + x ⊙ σ(BN(conv1×1(ReLU(cat[pw(x), conv3×3(x), conv3×3_dil2(x)]))))`.
+#[derive(Module, Debug)]
+struct Msag {
+    pw: Conv2d,
+    pw_bn: BatchNorm,
+    ordinary: Conv2d,
+    ordinary_bn: BatchNorm,
+    dilated: Conv2d,
+    dilated_bn: BatchNorm,
+    vote: Conv2d,
+    vote_bn: BatchNorm,
+}
+
+impl Msag {
+    fn new(c: usize, device: &Device) -> Self {
+        let bn = || BatchNormConfig::new(c).init(device);
+        Self {
+            pw: conv(c, c, 1, 1, 1, device),
+            pw_bn: bn(),
+            ordinary: conv(c, c, 3, 1, 1, device),
+            ordinary_bn: bn(),
+            dilated: conv(c, c, 3, 2, 1, device),
+            dilated_bn: bn(),
+            vote: conv(3 * c, c, 1, 1, 1, device),
+            vote_bn: bn(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let h = Tensor::cat(
+            vec![
+                self.pw_bn.forward(self.pw.forward(x.clone())),
+                self.ordinary_bn.forward(self.ordinary.forward(x.clone())),
+                self.dilated_bn.forward(self.dilated.forward(x.clone())),
+            ],
+            1,
+        );
+        let gate = sigmoid(self.vote_bn.forward(self.vote.forward(relu(h))));
+        x.clone() + x * gate
+    }
+}
+
+/// One ConvMixer layer: `h = x + BN(GELU(DWConv_k(x)))`, output `BN(GELU(conv1×1(h)))`.
+#[derive(Module, Debug)]
+struct MixerLayer {
+    dw: Conv2d,
+    dw_bn: BatchNorm,
+    pw: Conv2d,
+    pw_bn: BatchNorm,
+}
+
+impl MixerLayer {
+    fn new(dim: usize, k: usize, device: &Device) -> Self {
+        Self {
+            dw: conv(dim, dim, k, 1, dim, device),
+            dw_bn: BatchNormConfig::new(dim).init(device),
+            pw: conv(dim, dim, 1, 1, 1, device),
+            pw_bn: BatchNormConfig::new(dim).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let h = x.clone() + self.dw_bn.forward(gelu(self.dw.forward(x)));
+        self.pw_bn.forward(gelu(self.pw.forward(h)))
+    }
+}
+
+/// A decoder: nearest ×2 → conv3×3+BN+ReLU, cat[MSAG(skip), up], double conv; 1×1 → 1 logit.
+#[derive(Module, Debug)]
+struct Decoder {
+    msag: Vec<Msag>,
+    up: Vec<ConvBnAct>,
+    conv: Vec<DoubleConv>,
+    head: Conv2d,
+}
+
+impl Decoder {
+    fn new(w: &[usize; 5], device: &Device) -> Self {
+        Self {
+            msag: (0..4).map(|i| Msag::new(w[i], device)).collect(),
+            up: (0..4).map(|i| ConvBnActConfig::new(w[4 - i], w[3 - i]).with_negative_slope(0.0).init(device)).collect(),
+            conv: (0..4).map(|i| DoubleConv::new(2 * w[3 - i], w[3 - i], device)).collect(),
+            head: conv(w[0], 1, 1, 1, 1, device),
+        }
+    }
+
+    /// # Shapes
+    /// `[x1, x2, x3, x4, bottleneck]` → `[N, 1, H, W]`
+    fn forward(&self, feats: &[Tensor<4>]) -> Tensor<4> {
+        let mut x = feats[4].clone();
+        for i in 0..4 {
+            let level = 3 - i;
+            let [_, _, h, w] = feats[level].dims();
+            let up = interpolate(x, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([h, w]));
+            x = self.conv[i].forward(Tensor::cat(vec![self.msag[level].forward(feats[level].clone()), self.up[i].forward(up)], 1));
+        }
+        self.head.forward(x)
+    }
+}
+
+/// The MGCC network.
+#[derive(Module, Debug)]
+pub struct Mgcc {
+    encoder: Vec<DoubleConv>,
+    mixers: Vec<Vec<MixerLayer>>,
+    main: Decoder,
+    aux: Vec<Decoder>,
+}
+
+/// Main and auxiliary logits of a training forward pass.
+#[derive(Debug, Clone)]
+pub struct MgccOutput {
+    /// Main decoder logits `[N, 1, H, W]`.
+    pub main: Tensor<4>,
+    /// Auxiliary decoders (bottleneck after 0, 1, 2 mixer blocks), in that order.
+    pub aux: Vec<Tensor<4>>,
+}
+
+/// Perturbation of auxiliary decoder k (bottleneck after k mixer blocks).
+pub const MGCC_PERTURBATIONS: [Perturbation; 3] = [Perturbation::FeatureDropout, Perturbation::Dropout, Perturbation::FeatureNoise];
+
+impl MgccConfig {
+    /// Builds the network on `device`.
+    pub fn init(&self, device: &Device) -> Mgcc {
+        let w = [16, 32, 64, 128, 256].map(|c| c * self.dim_mult);
+        Mgcc {
+            encoder: (0..5).map(|i| DoubleConv::new(if i == 0 { self.in_channels } else { w[i - 1] }, w[i], device)).collect(),
+            mixers: (0..3).map(|_| (0..self.mixer_depth).map(|_| MixerLayer::new(w[4], self.mixer_kernel, device)).collect()).collect(),
+            main: Decoder::new(&w, device),
+            aux: (0..3).map(|_| Decoder::new(&w, device)).collect(),
+        }
+    }
+}
+
+impl Mgcc {
+    /// Encoder features x1..x5 and the bottleneck after 0, 1, 2 and 3 mixer blocks.
+    fn features(&self, x: Tensor<4>) -> (Vec<Tensor<4>>, Vec<Tensor<4>>) {
+        let mut feats: Vec<Tensor<4>> = Vec::with_capacity(5);
+        for (i, block) in self.encoder.iter().enumerate() {
+            let input = if i == 0 { x.clone() } else { max_pool2d(feats[i - 1].clone(), MaxPoolOptions::new([2, 2])) };
+            feats.push(block.forward(input));
+        }
+        let mut levels = vec![feats[4].clone()];
+        for block in &self.mixers {
+            let next = block.iter().fold(levels.last().expect("bottleneck").clone(), |h, layer| layer.forward(h));
+            levels.push(next);
+        }
+        (feats, levels)
+    }
+
+    /// Inference path: encoder, three mixer blocks, main decoder.
+    ///
+    /// # Shapes
+    /// `[N, in, H, W]` (H, W divisible by 16) → `[N, 1, H, W]` logits
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let (feats, levels) = self.features(x);
+        let mut inputs = feats[..4].to_vec();
+        inputs.push(levels[3].clone());
+        self.main.forward(&inputs)
+    }
+
+    /// Training pass: main output and the three perturbed auxiliary outputs.
+    pub fn forward_all(&self, x: Tensor<4>) -> MgccOutput {
+        let (feats, levels) = self.features(x);
+        let with_bottleneck = |b: &Tensor<4>| {
+            let mut v = feats[..4].to_vec();
+            v.push(b.clone());
+            v
+        };
+        let main = self.main.forward(&with_bottleneck(&levels[3]));
+        let aux = self
+            .aux
+            .iter()
+            .zip(MGCC_PERTURBATIONS)
+            .enumerate()
+            .map(|(k, (dec, p))| dec.forward(&with_bottleneck(&levels[k]).into_iter().map(|f| p.apply(f)).collect::<Vec<_>>()))
+            .collect();
+        MgccOutput { main, aux }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::trainable_params;
+
+    #[test]
+    fn parameter_counts_match_pytorch() {
+        // torch_bench.py --params-only: mgcc 122,182,980, inference path 52,142,145
+        let net = MgccConfig::new().init(&Device::flex());
+        assert_eq!(trainable_params(&net), 122_182_980);
+        let inference = trainable_params(&net.encoder) + trainable_params(&net.mixers) + trainable_params(&net.main);
+        assert_eq!(inference, 52_142_145);
+    }
+
+    #[test]
+    fn shapes_at_small_width() {
+        let device = Device::flex();
+        let net = MgccConfig::new().with_dim_mult(1).with_mixer_depth(1).init(&device);
+        let out = net.forward_all(Tensor::zeros([2, 3, 32, 32], &device));
+        assert_eq!(out.main.dims(), [2, 1, 32, 32]);
+        assert_eq!(out.aux.len(), 3);
+        assert_eq!(net.forward(Tensor::zeros([1, 3, 32, 48], &device)).dims(), [1, 1, 32, 48]);
+    }
+}
