@@ -94,7 +94,7 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
     let train = ds.split(&cfg.data.train_split).map_err(|e| e.to_string())?;
     let selection = if cfg.data.labeled_unit == "patients" { LabeledSelection::FirstPatients { n: cfg.data.labeled } } else { LabeledSelection::FirstCases { n: cfg.data.labeled } };
     let split = select_labeled(train, selection);
-    if split.labeled.len() < cfg.data.labeled.min(1) {
+    if split.labeled.is_empty() {
         return Err(format!("{}: split '{}' has no labeled case", cfg.data.root.display(), cfg.data.train_split));
     }
     let mut unlabeled_cases = split.unlabeled;

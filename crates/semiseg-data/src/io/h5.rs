@@ -29,9 +29,7 @@ fn decode(path: &Path, reason: impl ToString) -> DataError {
 }
 
 fn open(path: &Path) -> Result<Hdf5File, DataError> {
-    if !path.exists() {
-        return Err(DataError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-    }
+    super::require_file(path)?;
     Hdf5File::open(path).map_err(|e| decode(path, e))
 }
 

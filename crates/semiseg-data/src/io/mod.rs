@@ -61,6 +61,16 @@ impl Format {
     }
 }
 
+/// A named "not found" error for a reader to return before handing the path to a decoder
+/// (whose own message may not name the file).
+pub(crate) fn require_file(path: &Path) -> Result<(), DataError> {
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(DataError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")))
+    }
+}
+
 /// The file name without its format extension (`case.nii.gz` → `case`).
 pub fn stem(path: &Path) -> String {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();

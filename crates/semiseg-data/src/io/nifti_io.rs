@@ -20,9 +20,7 @@ fn decode(path: &Path, reason: impl ToString) -> DataError {
 
 /// Reads the header and the unscaled-then-scaled voxel data as f64 (i, j, k[, c]).
 fn read_raw(path: &Path) -> Result<(NiftiHeader, ArrayD<f64>), DataError> {
-    if !path.exists() {
-        return Err(DataError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-    }
+    super::require_file(path)?;
     let obj = ReaderOptions::new().read_file(path).map_err(|e| decode(path, e))?;
     let header = obj.header().clone();
     let volume = obj.into_volume();

@@ -15,9 +15,7 @@ fn decode(path: &Path, reason: impl ToString) -> DataError {
 
 /// Reads any numeric dtype as f64.
 fn read_any(path: &Path) -> Result<ArrayD<f64>, DataError> {
-    if !path.exists() {
-        return Err(DataError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-    }
+    super::require_file(path)?;
     macro_rules! attempt {
         ($($t:ty),*) => {$(
             match read_npy::<_, ArrayD<$t>>(path) {

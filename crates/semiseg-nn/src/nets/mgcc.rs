@@ -8,15 +8,15 @@
 //! parameters and its inference path (encoder, mixers, main decoder) 52,142,145, as
 //! `../shared/reference/torch_bench.py`.
 
-use crate::blocks::{ConvBnAct, ConvBnActConfig, Perturbation};
+use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, sigmoid};
-use burn::tensor::module::{interpolate, max_pool2d};
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 /// Configuration of an [`Mgcc`] network.
 #[derive(Config, Debug)]
@@ -199,11 +199,7 @@ impl MgccConfig {
 impl Mgcc {
     /// Encoder features x1..x5 and the bottleneck after 0, 1, 2 and 3 mixer blocks.
     fn features(&self, x: Tensor<4>) -> (Vec<Tensor<4>>, Vec<Tensor<4>>) {
-        let mut feats: Vec<Tensor<4>> = Vec::with_capacity(5);
-        for (i, block) in self.encoder.iter().enumerate() {
-            let input = if i == 0 { x.clone() } else { max_pool2d(feats[i - 1].clone(), MaxPoolOptions::new([2, 2])) };
-            feats.push(block.forward(input));
-        }
+        let feats = encode_pyramid(x, self.encoder.len(), |i, h| self.encoder[i].forward(h));
         let mut levels = vec![feats[4].clone()];
         for block in &self.mixers {
             let next = block.iter().fold(levels.last().expect("bottleneck").clone(), |h, layer| layer.forward(h));

@@ -7,14 +7,14 @@
 //! max-pool 2 down; up = conv1×1 → bilinear ×2 (align_corners) → cat[skip, up] → block; output
 //! conv3×3 to `classes` logits. 1 → 2 classes at width 1 has 1,813,474 parameters, as PyTorch.
 
-use crate::blocks::{ConvBnAct, ConvBnActConfig, Perturbation};
+use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::module::{interpolate, max_pool2d};
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 /// Configuration of a [`UNet`].
 #[derive(Config, Debug)]
@@ -144,12 +144,7 @@ impl UNetConfig {
 impl UNet {
     /// Encoder features x1..x5.
     pub fn encode(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        let mut feats: Vec<Tensor<4>> = Vec::with_capacity(5);
-        for (i, block) in self.encoder.iter().enumerate() {
-            let input = if i == 0 { x.clone() } else { max_pool2d(feats[i - 1].clone(), MaxPoolOptions::new([2, 2])) };
-            feats.push(block.forward(input));
-        }
-        feats
+        encode_pyramid(x, self.encoder.len(), |i, h| self.encoder[i].forward(h))
     }
 
     /// Main-decoder logits.
