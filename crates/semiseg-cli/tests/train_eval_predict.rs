@@ -93,3 +93,47 @@ fn config_errors_name_the_key() {
     assert!(!o.status.success());
     assert!(text(&o).contains("model.width"), "{}", text(&o));
 }
+
+#[test]
+fn clcc_trains_on_a_drawn_split_and_switches_terms() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    dataset(&data);
+    let config = d.path().join("clcc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"tiny-clcc\"\n[data]\nroot = \"{}\"\nrandom_split = [0.6, 0.2, 0.2]\nsplit_seed = 3\nlabeled = 4\nlabeled_unit = \"cases\"\nchannels = 3\nnormalize = \"imagenet\"\npatch = [128, 128]\nimage_interp = \"bilinear\"\naugment = \"hflip_vflip_rot90\"\n\
+             [model]\nname = \"projunet\"\nclasses = 2\nfeature_scale = 16\n[method]\nname = \"clcc\"\nconsistency = 1.0\ncontrast_until = 2\n\
+             [train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\noptimizer = \"adamw\"\nlr = 1e-3\nweight_decay = 1e-2\nschedule = \"cosine_clcc\"\nwarmup = 2\nval_every = 2\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let run = d.path().join("run");
+    let o = semiseg(&["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines = |f: &str| std::fs::read_to_string(run.join(f)).unwrap().lines().count();
+    assert_eq!([lines("splits/train.list"), lines("splits/val.list"), lines("splits/test.list")], [8, 3, 3]);
+    let log: Vec<serde_json::Value> = std::fs::read_to_string(run.join("train.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).filter(|v: &serde_json::Value| v.get("terms").is_some()).collect();
+    let weight = |i: usize, term: &str| log[i]["terms"][format!("{term}_weight")].as_f64().unwrap();
+    assert_eq!((weight(0, "contrast"), weight(0, "consistency")), (1.0, 0.0), "contrastive phase first");
+    assert_eq!((weight(3, "contrast"), weight(3, "consistency")), (0.0, 1.0), "then consistency only");
+    assert_eq!(log[0]["lr"].as_f64().unwrap(), 0.0, "CLCC's warm-up starts at lr 0");
+    let csv = std::fs::read_to_string(run.join("eval/test_last/per_case.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("accuracy,mae"), "{csv}");
+    assert_eq!(csv.lines().count(), 4);
+
+    let out = d.path().join("pred");
+    let o = semiseg(&["predict", "--run", run.to_str().unwrap(), "--input", data.join("new").to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(image::open(out.join("any name.png")).unwrap().to_luma8().dimensions(), (32, 32));
+}
+
+#[test]
+fn clcc_config_mismatches_are_named() {
+    let o = semiseg(&["train", "--set", "method.name=clcc"]);
+    assert!(!o.status.success() && text(&o).contains("model.name"), "{}", text(&o));
+    let o = semiseg(&["train", "--set", "model.name=projunet", "--set", "method.name=clcc", "--set", "data.patch=[96,96]"]);
+    assert!(!o.status.success() && text(&o).contains("data.patch"), "{}", text(&o));
+}

@@ -6,6 +6,7 @@
 //! alternative; the seed is part of the selection so runs record it.
 
 use crate::layout::Case;
+use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -98,6 +99,17 @@ pub fn random_partition(cases: &[Case], fractions: &[f64], seed: u64) -> Vec<Vec
         .collect()
 }
 
+/// New `train` / `val` / `test` splits (or `train` / `test` for two fractions) drawn from every
+/// case of `splits` at random (seeded; patients kept together). A case listed in several splits
+/// counts once; cases are taken in id order, so the draw does not depend on how the lists were
+/// arranged.
+pub fn redraw_splits(splits: &BTreeMap<String, Vec<Case>>, fractions: &[f64], seed: u64) -> BTreeMap<String, Vec<Case>> {
+    let all: BTreeMap<&str, &Case> = splits.values().flatten().map(|c| (c.id.as_str(), c)).collect();
+    let cases: Vec<Case> = all.into_values().cloned().collect();
+    let names: &[&str] = if fractions.len() == 2 { &["train", "test"] } else { &["train", "val", "test"] };
+    names.iter().map(|n| n.to_string()).zip(random_partition(&cases, fractions, seed)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +149,9 @@ mod tests {
         assert_eq!(parts[0].len(), 14);
         assert_eq!(parts[1].len(), 6);
         assert!(parts[0].iter().all(|c| !parts[1].contains(c)));
+        let listed = BTreeMap::from([("all".to_string(), cases.clone()), ("extra".to_string(), cases[..3].to_vec())]);
+        let redrawn = redraw_splits(&listed, &[0.8, 0.1, 0.1], 42);
+        assert_eq!(redrawn.values().map(Vec::len).collect::<Vec<_>>(), [2, 16, 2]); // test, train, val: BTreeMap order
+        assert_eq!(redrawn["train"].len(), 16);
     }
 }

@@ -29,6 +29,11 @@ pub struct BinaryMetrics {
     pub assd: f64,
     /// Normalised surface Dice at the tolerance given.
     pub nsd: f64,
+    /// Pixel accuracy `(tp + tn) / all`, whatever the convention.
+    pub accuracy: f64,
+    /// Mean absolute error of the binary prediction, `(fp + fn) / all` (the polyp benchmarks'
+    /// MAE of a thresholded map; `1 − accuracy`).
+    pub mae: f64,
     /// Which masks were empty.
     pub empty: EmptyCase,
     /// Foreground voxels of the prediction.
@@ -59,6 +64,8 @@ pub fn binary_metrics(
         asd: 0.0,
         assd: 0.0,
         nsd: 0.0,
+        accuracy: c.accuracy(),
+        mae: 1.0 - c.accuracy(),
         empty,
         pred_voxels: c.pred_size(),
         gt_voxels: c.gt_size(),

@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Names of the metrics in table order.
-pub const METRIC_NAMES: [&str; 9] = ["dice", "jaccard", "precision", "recall", "hd95", "hd", "asd", "assd", "nsd"];
+pub const METRIC_NAMES: [&str; 11] = ["dice", "jaccard", "precision", "recall", "hd95", "hd", "asd", "assd", "nsd", "accuracy", "mae"];
 
 /// The metric values of a [`ClassMetrics`] in [`METRIC_NAMES`] order.
-pub fn values(m: &ClassMetrics) -> [f64; 9] {
+pub fn values(m: &ClassMetrics) -> [f64; 11] {
     let b = &m.metrics;
-    [b.dice, b.jaccard, b.precision, b.recall, b.hd95, b.hd, b.asd, b.assd, b.nsd]
+    [b.dice, b.jaccard, b.precision, b.recall, b.hd95, b.hd, b.asd, b.assd, b.nsd, b.accuracy, b.mae]
 }
 
 /// One case with its per-class metrics.
@@ -73,10 +73,10 @@ pub struct Summary {
 impl Summary {
     /// Aggregates the rows.
     pub fn of(rows: &[CaseRow]) -> Self {
-        let mut per_class_vals: BTreeMap<u8, Vec<[f64; 9]>> = BTreeMap::new();
-        let mut case_means: Vec<[f64; 9]> = Vec::new();
+        let mut per_class_vals: BTreeMap<u8, Vec<[f64; 11]>> = BTreeMap::new();
+        let mut case_means: Vec<[f64; 11]> = Vec::new();
         for row in rows {
-            let mut acc = [(0.0f64, 0usize); 9];
+            let mut acc = [(0.0f64, 0usize); 11];
             for c in &row.classes {
                 let v = values(c);
                 per_class_vals.entry(c.class).or_default().push(v);
@@ -91,7 +91,7 @@ impl Summary {
                 case_means.push(acc.map(|(s, n)| if n == 0 { f64::NAN } else { s / n as f64 }));
             }
         }
-        let summarise = |vals: &[[f64; 9]]| {
+        let summarise = |vals: &[[f64; 11]]| {
             METRIC_NAMES
                 .iter()
                 .enumerate()

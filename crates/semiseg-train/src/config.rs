@@ -70,6 +70,11 @@ pub struct DataConfig {
     pub val_split: String,
     /// Split for the final test report; empty for none.
     pub test_split: String,
+    /// Redraw the splits at random: fractions of `[train, val, test]` (or `[train, test]`) of all
+    /// cases, patients kept together, seeded by `split_seed` (empty: use the dataset's lists).
+    pub random_split: Vec<f64>,
+    /// Seed of `random_split` (recorded in the run's config).
+    pub split_seed: u64,
     /// Extra folders of unlabeled images (e.g. diffusion samples), appended after the train split.
     pub unlabeled_dirs: Vec<PathBuf>,
     /// Number of labeled training units (cases or patients, see `labeled_unit`); the first in list order.
@@ -84,7 +89,8 @@ pub struct DataConfig {
     pub patch: [usize; 2],
     /// Interpolation of images when resizing: `nearest` (SSL4MIS `zoom(order=0)`) or `bilinear`.
     pub image_interp: String,
-    /// Augmentation: `ssl4mis` (rot90+flip or rotate ±20°, then resize), `flip_rot90`, or `none`.
+    /// Augmentation: `ssl4mis` (rot90+flip or rotate ±20°, then resize), `flip_rot90`,
+    /// `hflip_vflip_rot90` (CLCC), or `none`.
     pub augment: String,
     /// Random crop: fraction range `[lo, hi]` of each side kept before resizing (`[1, 1]`: off).
     pub random_crop: [f64; 2],
@@ -102,19 +108,21 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// `unet2d` (SSL4MIS UNet).
+    /// `unet2d` (SSL4MIS UNet) or `projunet` (CLCC's Oktay-style UNet with projection head).
     pub name: String,
     /// Output classes including background.
     pub classes: usize,
-    /// Width multiplier of the feature widths.
+    /// Width multiplier of the feature widths (unet2d).
     pub width: f64,
+    /// ProjUNet widths are 64..1024 divided by this (CLCC: 4).
+    pub feature_scale: usize,
 }
 
 /// The semi-supervised method and its loss terms.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MethodConfig {
-    /// `supervised`, `mean_teacher`, `ua_mt`, `cct`, `cps`.
+    /// `supervised`, `mean_teacher`, `ua_mt`, `cct`, `cps`, `clcc`.
     pub name: String,
     /// Final weight of the unsupervised term (SSL4MIS `--consistency`).
     pub consistency: f64,
@@ -124,6 +132,14 @@ pub struct MethodConfig {
     pub ema_decay: f64,
     /// Iteration before which the consistency term is off (SSL4MIS mean teacher / UA-MT 2-D: 1000).
     pub consistency_start: usize,
+    /// CLCC: iteration at which the contrastive term stops and the consistency term starts (the
+    /// reference's warm-up, epoch 100 of 300).
+    pub contrast_until: usize,
+    /// CLCC: PatchNCE temperature τ.
+    pub temperature: f64,
+    /// CLCC: apply the structure loss's boundary weights to the BCE (the reference's call leaves
+    /// them inactive; `false` reproduces it).
+    pub weighted_bce: bool,
     /// Multipliers of the named loss terms (ablations): e.g. `{ consistency = 0.0 }`.
     pub weights: std::collections::BTreeMap<String, f64>,
 }
@@ -146,12 +162,16 @@ pub struct TrainConfig {
     pub momentum: f64,
     /// Weight decay.
     pub weight_decay: f64,
-    /// `poly`, `constant` or `cosine` (cosine uses `warmup`).
+    /// `poly`, `constant`, `cosine` (linear warm-up then cosine) or `cosine_clcc` (CLCC's
+    /// warm-up-scaled cosine); both cosines use `warmup`.
     pub schedule: String,
     /// Exponent of the poly schedule.
     pub poly_power: f64,
     /// Linear warm-up iterations (cosine).
     pub warmup: usize,
+    /// CLCC quirk: update the learning rate once per epoch of this many iterations, at
+    /// `T = epoch·lr_epoch + 7` (the reference's shadowed loop variable); 0: every iteration.
+    pub lr_epoch: usize,
     /// Validate every this many iterations (0: never).
     pub val_every: usize,
     /// Keep a checkpoint every this many iterations besides `last` and `best` (0: none).
@@ -168,6 +188,9 @@ pub struct EvalConfig {
     pub convention: String,
     /// Report the test split with the best-on-validation checkpoint as well as the last one.
     pub test_best: bool,
+    /// Legacy (CLCC test script): threshold a one-logit net's raw logit at 0.5, i.e. probability
+    /// σ(0.5) ≈ 0.622, instead of the probability at 0.5.
+    pub logit_threshold: bool,
 }
 
 impl Default for Config {
@@ -191,6 +214,8 @@ impl Default for DataConfig {
             train_split: "train".into(),
             val_split: "val".into(),
             test_split: "test".into(),
+            random_split: Vec::new(),
+            split_seed: 42,
             unlabeled_dirs: Vec::new(),
             labeled: 7,
             labeled_unit: "patients".into(),
@@ -210,13 +235,13 @@ impl Default for DataConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { name: "unet2d".into(), classes: 4, width: 1.0 }
+        Self { name: "unet2d".into(), classes: 4, width: 1.0, feature_scale: 4 }
     }
 }
 
 impl Default for MethodConfig {
     fn default() -> Self {
-        Self { name: "mean_teacher".into(), consistency: 0.1, rampup: 200.0, ema_decay: 0.99, consistency_start: 0, weights: Default::default() }
+        Self { name: "mean_teacher".into(), consistency: 0.1, rampup: 200.0, ema_decay: 0.99, consistency_start: 0, contrast_until: 0, temperature: 0.07, weighted_bce: false, weights: Default::default() }
     }
 }
 
@@ -233,6 +258,7 @@ impl Default for TrainConfig {
             schedule: "poly".into(),
             poly_power: 0.9,
             warmup: 0,
+            lr_epoch: 0,
             val_every: 200,
             checkpoint_every: 3000,
             save_every: 100,
@@ -242,7 +268,7 @@ impl Default for TrainConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { convention: "medpy".into(), test_best: true }
+        Self { convention: "medpy".into(), test_best: true, logit_threshold: false }
     }
 }
 
@@ -303,11 +329,11 @@ impl Config {
         one_of("data.labeled_unit", &self.data.labeled_unit, &["cases", "patients"])?;
         one_of("data.normalize", &self.data.normalize, &["none", "divide255", "zscore", "imagenet"])?;
         one_of("data.image_interp", &self.data.image_interp, &["nearest", "bilinear"])?;
-        one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "none"])?;
-        one_of("model.name", &self.model.name, &["unet2d"])?;
+        one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none"])?;
+        one_of("model.name", &self.model.name, &["unet2d", "projunet"])?;
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
-        one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine"])?;
+        one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &["medpy", "monai"])?;
         if ![1, 3].contains(&self.data.channels) {
             return bad("data.channels", self.data.channels.to_string(), "expected 1 or 3");
@@ -321,6 +347,13 @@ impl Config {
         }
         if !(0.0..1.0).contains(&self.data.brightness) || !(0.0..1.0).contains(&self.data.contrast) {
             return bad("data.brightness/contrast", format!("{} / {}", self.data.brightness, self.data.contrast), "each in [0, 1)");
+        }
+        self.check_projunet()?;
+        if !self.data.random_split.is_empty() {
+            let f = &self.data.random_split;
+            if !(2..=3).contains(&f.len()) || f.iter().any(|&x| !(x > 0.0)) || (f.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+                return bad("data.random_split", format!("{f:?}"), "2 or 3 positive fractions ([train, test] or [train, val, test]) summing to 1");
+            }
         }
         if self.model.classes < 2 {
             return bad("model.classes", self.model.classes.to_string(), "at least 2 (background and one class)");
@@ -354,6 +387,32 @@ impl Config {
             if !w.is_finite() || *w < 0.0 {
                 return bad(&format!("method.weights.{k}"), w.to_string(), "a finite weight >= 0");
             }
+        }
+        Ok(())
+    }
+
+    /// The pairing of CLCC's network and method.
+    fn check_projunet(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: String, expected: &str| Err(ConfigError::Invalid { key: key.into(), value, expected: expected.into() });
+        let projunet = self.model.name == "projunet";
+        if self.method.name == "clcc" && !projunet {
+            return bad("model.name", format!("\"{}\"", self.model.name), "clcc trains the \"projunet\" network");
+        }
+        if !projunet {
+            return Ok(());
+        }
+        if !["supervised", "clcc"].contains(&self.method.name.as_str()) {
+            return bad("method.name", format!("\"{}\"", self.method.name), "projunet is trained by supervised or clcc");
+        }
+        if self.model.classes != 2 {
+            return bad("model.classes", self.model.classes.to_string(), "projunet has one sigmoid logit: classes = 2 (background, foreground)");
+        }
+        if ![1, 2, 4, 8, 16].contains(&self.model.feature_scale) {
+            return bad("model.feature_scale", self.model.feature_scale.to_string(), "one of 1, 2, 4, 8, 16");
+        }
+        let [h, w] = self.data.patch;
+        if self.method.name == "clcc" && (h != w || h % semiseg_nn::nets::PROJ_STRIDE != 0) {
+            return bad("data.patch", format!("{:?}", self.data.patch), "clcc needs a square patch, a multiple of 64 (a grid of 64x64 patches; 320 = 5x5)");
         }
         Ok(())
     }

@@ -8,17 +8,17 @@ use semiseg_data::layout::Case;
 use semiseg_metrics::report::{to_csv, CaseRow, Summary};
 use semiseg_metrics::{class_metrics, Convention};
 use semiseg_nn::burn::prelude::Device;
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::Segmenter;
 use std::path::Path;
 
 /// Scores every labeled case of `cases`; `tick` is called after each.
-pub fn evaluate(net: &UNet, cases: &[Case], cfg: &Config, device: &Device, tick: &(dyn Fn() + Sync)) -> Result<Vec<CaseRow>, String> {
+pub fn evaluate(net: &Segmenter, cases: &[Case], cfg: &Config, device: &Device, tick: &(dyn Fn() + Sync)) -> Result<Vec<CaseRow>, String> {
     let convention: Convention = cfg.eval.convention.parse().map_err(|e| format!("{e}"))?;
     let classes: Vec<u8> = (1..cfg.model.classes as u8).collect();
     let score = |case: &Case| -> Result<CaseRow, String> {
         let image = case.read_image().map_err(|e| e.to_string())?;
         let label = case.read_label().map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no label to score against", case.images[0].display()))?;
-        let (pred, _) = predict(net, &image, &cfg.data, device);
+        let (pred, _) = predict(net, &image, cfg, device);
         let rows = class_metrics(pred.view_nd(), label.view_nd(), &classes, label.spacing_nd(), convention, 1.0).map_err(|e| format!("{}: {e}", case.id))?;
         tick();
         Ok(CaseRow { case: case.id.clone(), classes: rows })

@@ -3,21 +3,21 @@
 //! batches, and its class probabilities resized back (as SSL4MIS `test_single_volume`, which
 //! zooms slices to 256² and back).
 
-use crate::config::DataConfig;
+use crate::config::Config;
 use crate::data::augment::{resize_image, Interp};
 use crate::data::prepare_image;
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 use burn::tensor::TensorData;
 use ndarray::{Array3, Array4, Axis};
 use semiseg_data::{Image, LabelMap};
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::Segmenter;
 
 /// Planes segmented per forward pass.
 const PLANES_PER_BATCH: usize = 8;
 
 /// Class probabilities `[K, D0, D1, D2]` of an image.
-pub fn predict_probabilities(net: &UNet, image: &Image, cfg: &DataConfig, device: &Device) -> Array4<f32> {
+pub fn predict_probabilities(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Array4<f32> {
+    let cfg = &cfg.data;
     let planes = prepare_image(image, cfg);
     let [h, w, depth] = image.spatial_shape();
     let [ph, pw] = cfg.patch;
@@ -30,7 +30,7 @@ pub fn predict_probabilities(net: &UNet, image: &Image, cfg: &DataConfig, device
             data.extend(resize_image(p, ph, pw, interp).iter());
         }
         let x = Tensor::<4>::from_data(TensorData::new(data, [chunk.len(), c, ph, pw]), device);
-        let probs = softmax(net.forward(x), 1);
+        let probs = net.probabilities(x);
         let k = probs.dims()[1];
         let host = probs.into_data();
         let host = host.as_slice::<f32>().expect("f32 probabilities");
@@ -44,14 +44,57 @@ pub fn predict_probabilities(net: &UNet, image: &Image, cfg: &DataConfig, device
     out.expect("an image has at least one plane")
 }
 
-/// The argmax label map of probabilities, with the image's geometry.
-pub fn to_label_map(probs: &Array4<f32>, image: &Image) -> LabelMap {
-    let data = probs.map_axis(Axis(0), |p| p.iter().enumerate().fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0 as u8);
+/// How probabilities become labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    /// The most probable class (for two classes: foreground when p > 0.5).
+    Argmax,
+    /// Two classes: foreground when p ≥ this (CLCC's legacy logit ≥ 0.5 is p ≥ σ(0.5)).
+    AtLeast(f32),
+}
+
+impl Decision {
+    /// The decision the config asks for.
+    pub fn of(cfg: &Config) -> Self {
+        if cfg.eval.logit_threshold {
+            Decision::AtLeast(1.0 / (1.0 + (-0.5f32).exp()))
+        } else {
+            Decision::Argmax
+        }
+    }
+}
+
+/// The label map of probabilities, with the image's geometry.
+pub fn to_label_map(probs: &Array4<f32>, image: &Image, decision: Decision) -> LabelMap {
+    let data = match decision {
+        Decision::AtLeast(t) if probs.shape()[0] == 2 => probs.index_axis(Axis(0), 1).mapv(|p| u8::from(p >= t)),
+        _ => probs.map_axis(Axis(0), |p| p.iter().enumerate().fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0 as u8),
+    };
     LabelMap { data, spatial_dims: image.spatial_dims, geometry: image.geometry.clone() }
 }
 
 /// Segments an image: label map and probabilities.
-pub fn predict(net: &UNet, image: &Image, cfg: &DataConfig, device: &Device) -> (LabelMap, Array4<f32>) {
+pub fn predict(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> (LabelMap, Array4<f32>) {
     let probs = predict_probabilities(net, image, cfg, device);
-    (to_label_map(&probs, image), probs)
+    (to_label_map(&probs, image, Decision::of(cfg)), probs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array4;
+    use semiseg_data::Image;
+
+    #[test]
+    fn legacy_logit_threshold_needs_p_at_least_sigmoid_half() {
+        // foreground probabilities 0.55, 0.62, 0.63 in one row
+        let fg = [0.55f32, 0.62, 0.63];
+        let probs = Array4::from_shape_fn((2, 1, 3, 1), |(k, _, x, _)| if k == 1 { fg[x] } else { 1.0 - fg[x] });
+        let image = Image { data: Array4::zeros((1, 1, 3, 1)), spatial_dims: 2, geometry: semiseg_data::Geometry::unit() };
+        let labels = |d| to_label_map(&probs, &image, d).data.iter().copied().collect::<Vec<u8>>();
+        assert_eq!(labels(Decision::Argmax), [1, 1, 1]);
+        let mut cfg = Config::default();
+        cfg.eval.logit_threshold = true;
+        assert_eq!(labels(Decision::of(&cfg)), [0, 0, 1], "logit >= 0.5 is p >= 0.6225");
+    }
 }

@@ -15,6 +15,7 @@ pub mod evaluate;
 pub mod infer;
 pub mod losses;
 pub mod methods;
+pub mod patch_grid;
 pub mod schedule;
 pub mod trainer;
 

@@ -8,10 +8,22 @@ use crate::config::TrainConfig;
 ///   `t + 1` here gives the same sequence), clamped at 0 past `T`.
 /// * `constant`: `lr` (UA-MT lineage).
 /// * `cosine`: linear warm-up over `warmup` iterations, then `lr · ½(1 + cos(π·progress))`.
+/// * `cosine_clcc` (CLCC `utils/run.py`): `½·lr·(1 + cos(π(T − W)/(total − W)))`, times `T/W`
+///   while `T < W` (so the first step has lr 0); with `lr_epoch = E > 0`, `T = ⌊t/E⌋·E + 7`.
 pub fn learning_rate(cfg: &TrainConfig, t: usize) -> f64 {
     let total = cfg.iterations as f64;
     match cfg.schedule.as_str() {
         "constant" => cfg.lr,
+        "cosine_clcc" => {
+            let t = if cfg.lr_epoch > 0 { (t / cfg.lr_epoch * cfg.lr_epoch + 7) as f64 } else { t as f64 };
+            let w = cfg.warmup as f64;
+            let lr = 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * (t - w) / (total - w).max(1.0)).cos());
+            if t < w {
+                lr * t / w
+            } else {
+                lr
+            }
+        }
         "cosine" => {
             if t < cfg.warmup {
                 cfg.lr * (t + 1) as f64 / cfg.warmup as f64

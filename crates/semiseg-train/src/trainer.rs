@@ -17,7 +17,8 @@ use crate::schedule::learning_rate;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use semiseg_data::layout::{detect, Case};
-use semiseg_data::split::{select_labeled, LabeledSelection};
+use semiseg_data::split::{redraw_splits, select_labeled, LabeledSelection};
+use std::collections::BTreeMap;
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,10 +89,28 @@ pub struct TrainData {
     pub test: Vec<Case>,
 }
 
+/// The splits of the config's dataset: its own lists, or redrawn when `data.random_split` is set.
+pub fn dataset_splits(cfg: &Config) -> Result<BTreeMap<String, Vec<Case>>, String> {
+    let ds = detect(&cfg.data.root).map_err(|e| e.to_string())?;
+    if cfg.data.random_split.is_empty() {
+        Ok(ds.splits)
+    } else {
+        Ok(redraw_splits(&ds.splits, &cfg.data.random_split, cfg.data.split_seed))
+    }
+}
+
+/// The cases of split `name` of `splits`, or an error naming the dataset and the splits it has.
+pub fn split_cases<'a>(splits: &'a BTreeMap<String, Vec<Case>>, name: &str, cfg: &Config) -> Result<&'a [Case], String> {
+    splits.get(name).map(Vec::as_slice).ok_or_else(|| {
+        let have: Vec<&str> = splits.keys().map(String::as_str).collect();
+        format!("{}: no split '{name}' (has: {}; data.random_split can draw train/val/test)", cfg.data.root.display(), have.join(", "))
+    })
+}
+
 /// Reads the dataset and splits it as the config says.
 pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
-    let ds = detect(&cfg.data.root).map_err(|e| e.to_string())?;
-    let train = ds.split(&cfg.data.train_split).map_err(|e| e.to_string())?;
+    let splits = dataset_splits(cfg)?;
+    let train = split_cases(&splits, &cfg.data.train_split, cfg)?;
     let selection = if cfg.data.labeled_unit == "patients" { LabeledSelection::FirstPatients { n: cfg.data.labeled } } else { LabeledSelection::FirstCases { n: cfg.data.labeled } };
     let split = select_labeled(train, selection);
     if split.labeled.is_empty() {
@@ -110,10 +129,20 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
         if name.is_empty() {
             Ok(Vec::new())
         } else {
-            Ok(ds.split(name).map_err(|e| e.to_string())?.to_vec())
+            Ok(split_cases(&splits, name, cfg)?.to_vec())
         }
     };
     Ok(TrainData { labeled, unlabeled, val: pick(&cfg.data.val_split)?, test: pick(&cfg.data.test_split)? })
+}
+
+/// Writes the case ids of every split into `<run>/splits/<name>.list`, so a drawn split is on
+/// record next to the results.
+fn write_split_lists(cfg: &Config, run: &RunDir) -> Result<(), String> {
+    for (name, cases) in dataset_splits(cfg)? {
+        let text: String = cases.iter().map(|c| format!("{}\n", c.id)).collect();
+        semiseg_data::io::atomic::write_bytes(&run.0.join("splits").join(format!("{name}.list")), text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn to_device(b: &Batch, classes: usize, device: &Device) -> DeviceBatch {
@@ -173,6 +202,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         obs.message(&format!("resumed at iteration {}", state.iteration));
     } else {
         semiseg_data::io::atomic::write_bytes(&run.config(), cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
+        write_split_lists(cfg, run)?;
         let _ = std::fs::remove_file(run.log());
     }
     if !cfg.data.val_split.is_empty() && cfg.data.val_split == cfg.data.test_split {
@@ -278,7 +308,7 @@ pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: 
 
 /// The config of a run and the inference network of one of its checkpoints (`best`, `last`,
 /// `iter_N`, or a path to a `.ckpt` file inside a run's `checkpoints/`).
-pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<(Config, semiseg_nn::nets::UNet, PathBuf), String> {
+pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<(Config, semiseg_nn::nets::Segmenter, PathBuf), String> {
     let as_path = PathBuf::from(checkpoint);
     let (run_dir, ckpt) = if as_path.extension().is_some_and(|e| e == "ckpt") {
         let dir = as_path.parent().and_then(Path::parent).map(Path::to_path_buf).ok_or_else(|| format!("{checkpoint}: expected <run>/checkpoints/<name>.ckpt"))?;

@@ -8,6 +8,9 @@
 //! `--model unet2d`: one training iteration (forward, `0.5·(CE + soft Dice)`, backward, SGD
 //! 0.01 / 0.9 / 1e-4) or one inference forward, of the SSL4MIS UNet on a random batch, as
 //! `torch_bench.py --model unet2d` times it: 2 warm-up iterations, median of 5.
+//!
+//! `--model clcc`: the same for CLCC's ProjUNet at 320² (RGB), every image whole and as its 5×5
+//! grid of 64² patches, structure + PatchNCE + consistency loss (`torch_bench.py --model clcc`).
 
 use anyhow::{bail, Result};
 use ndarray::{ArrayD, Dimension, IxDyn};
@@ -22,7 +25,7 @@ use std::time::Instant;
 /// Time a workload on this machine.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to time: `metrics`, `unet2d`.
+    /// What to time: `metrics`, `unet2d`, `clcc`.
     #[arg(long)]
     model: String,
     /// Network benchmarks: `train` (one full iteration) or `infer` (eval-mode forward).
@@ -74,8 +77,8 @@ pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
 pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
-        "unet2d" => super::bench_net::bench_unet2d(&args.mode, args.batch, &args.size, args.warmup, args.iters, args.json),
-        other => bail!("unknown --model '{other}': available: metrics, unet2d"),
+        "unet2d" | "clcc" => super::bench_net::bench_network(&args.model, &args.mode, args.batch, &args.size, args.warmup, args.iters, args.json),
+        other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc"),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::progress::bar;
 use anyhow::{anyhow, Result};
 use semiseg_nn::burn::prelude::Device;
 use semiseg_train::evaluate::{evaluate, write_report};
-use semiseg_train::trainer::load_run;
+use semiseg_train::trainer::{dataset_splits, load_run, split_cases};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -34,8 +34,8 @@ pub fn run(args: Args) -> Result<()> {
         c.parse::<semiseg_metrics::Convention>()?;
         cfg.eval.convention = c.clone();
     }
-    let ds = semiseg_data::layout::detect(&cfg.data.root)?;
-    let cases = ds.split(&args.split)?;
+    let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
+    let cases = split_cases(&splits, &args.split, &cfg).map_err(|e| anyhow!(e))?;
     let pb = bar(cases.len(), "evaluating");
     let rows = evaluate(&net, cases, &cfg, &Device::flex(), &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
     pb.finish_and_clear();

@@ -139,7 +139,7 @@ pub fn run(args: Args) -> Result<()> {
         for case in ds.split(&split)?.iter().filter(|c| c.label.is_some()).take(args.overlays) {
             let image = case.read_image()?;
             let label = case.read_label()?.expect("filtered on labels");
-            let (pred, _) = predict(&net, &image, &cfg.data, &Device::flex());
+            let (pred, _) = predict(&net, &image, &cfg, &Device::flex());
             let z = image.spatial_shape()[2] / 2; // middle slice of a volume
             let img = image.data.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(2), z).to_owned();
             let out = plots.join(format!("overlay_{}.png", case.id));

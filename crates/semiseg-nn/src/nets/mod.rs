@@ -1,7 +1,11 @@
-//! Networks, one file each.
+//! Networks, one file each, and the inference view of any of them.
 
 pub mod mgcc;
+pub mod proj_unet;
+pub mod segmenter;
 pub mod unet;
 
 pub use mgcc::{Mgcc, MgccConfig, MgccOutput};
+pub use proj_unet::{ProjUNet, ProjUNetConfig, PROJ_STRIDE};
+pub use segmenter::{two_class, Segmenter};
 pub use unet::{UNet, UNetConfig, UNetOutput};

@@ -6,6 +6,8 @@
 //!   reshape=False)`); then `zoom` to the patch (order 0 = nearest for labels; images as
 //!   configured).
 //! * `flip_rot90` (albumentations RandomRotate90 + Flip, MGCC / CLCC): each with probability ½.
+//! * `hflip_vflip_rot90` (CLCC's albumentations pipeline): horizontal flip, vertical flip,
+//!   RandomRotate90 (k ∈ 0..4), each with probability ½, in that order.
 //! * `none`: resize only.
 //!
 //! Then, when configured: a random crop covering a fraction `s ∈ [lo, hi]` of each side, and an
@@ -181,6 +183,17 @@ pub fn augment_with<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kin
             let k = if rng.random::<f64>() < 0.5 { rng.random_range(0..4) } else { 0 };
             let axis = if rng.random::<f64>() < 0.5 { Some(rng.random_range(0..2)) } else { None };
             rot_flip(&mut img, &mut lab, k, axis);
+        }
+        "hflip_vflip_rot90" => {
+            for axis in [1, 0] {
+                if rng.random::<f64>() < 0.5 {
+                    rot_flip(&mut img, &mut lab, 0, Some(axis));
+                }
+            }
+            if rng.random::<f64>() < 0.5 {
+                let k = rng.random_range(0..4);
+                rot_flip(&mut img, &mut lab, k, None);
+            }
         }
         _ => {}
     }

@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
-use semiseg_nn::nets::{UNet, UNetOutput};
+use semiseg_nn::nets::{Segmenter, UNetOutput};
 
 /// Supervised and consistency values from the four decoders' logits.
 pub fn cct_loss(out: &UNetOutput, one_hot: Tensor<4>, labeled: usize) -> (Tensor<1>, Tensor<1>) {
@@ -60,8 +60,8 @@ impl Method for Cct {
         self.model.step(&mut grads, lr);
     }
 
-    fn inference_net(&self) -> UNet {
-        self.model.net.valid()
+    fn inference_net(&self) -> Segmenter {
+        Segmenter::UNet(self.model.net.valid())
     }
 
     fn save(&self) -> Vec<Part> {

@@ -11,7 +11,7 @@ use crate::schedule::consistency_weight;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::Segmenter;
 
 /// One-hot of the argmax over classes, without gradient.
 fn hard_labels(logits: Tensor<4>) -> Tensor<4> {
@@ -61,8 +61,8 @@ impl Method for Cps {
         self.second.step(&mut grads, lr);
     }
 
-    fn inference_net(&self) -> UNet {
-        self.first.net.valid()
+    fn inference_net(&self) -> Segmenter {
+        Segmenter::UNet(self.first.net.valid())
     }
 
     fn save(&self) -> Vec<Part> {

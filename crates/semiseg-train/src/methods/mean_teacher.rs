@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
 use burn::tensor::Distribution;
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::{Segmenter, UNet};
 
 /// `x + clip(N(0, 0.1²), −0.2, 0.2)`, the teacher's input noise.
 pub fn teacher_noise(x: Tensor<4>) -> Tensor<4> {
@@ -91,8 +91,8 @@ impl Method for MeanTeacher {
         self.teacher = ema_update(self.teacher.clone(), &self.student.net, ema_alpha(self.cfg.method.ema_decay, t));
     }
 
-    fn inference_net(&self) -> UNet {
-        self.student.net.valid()
+    fn inference_net(&self) -> Segmenter {
+        Segmenter::UNet(self.student.net.valid())
     }
 
     fn save(&self) -> Vec<Part> {

@@ -5,12 +5,14 @@
 //! reweighted from the config (`method.weights.<term>`), and logs each term on its own.
 
 mod cct;
+mod clcc;
 mod cps;
 mod mean_teacher;
 mod supervised;
 mod ua_mt;
 
 pub use cct::{cct_loss, Cct};
+pub use clcc::{clcc_consistency, Clcc};
 pub use cps::{cps_loss, Cps};
 pub use mean_teacher::{mean_teacher_loss, MeanTeacher};
 pub use supervised::Supervised;
@@ -21,16 +23,18 @@ use crate::config::Config;
 use burn::optim::{decay::WeightDecayConfig, momentum::MomentumConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use semiseg_nn::nets::{UNet, UNetConfig};
+use burn::module::Module;
+use semiseg_nn::nets::{Segmenter, UNet, UNetConfig};
 
 /// Method names accepted in `method.name`.
-pub const NAMES: [&str; 5] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps"];
+pub const NAMES: [&str; 6] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps", "clcc"];
 
 /// The loss terms of a method (keys of `method.weights`).
 pub fn terms_of(method: &str) -> Vec<&'static str> {
     match method {
         "supervised" => vec!["supervised"],
         "cps" => vec!["supervised", "cps"],
+        "clcc" => vec!["supervised", "contrast", "consistency"],
         _ => vec!["supervised", "consistency"],
     }
 }
@@ -77,7 +81,7 @@ pub trait Method {
     /// Called after each step (EMA updates).
     fn after_step(&mut self, _t: usize) {}
     /// The network used for prediction, in evaluation mode on a plain device.
-    fn inference_net(&self) -> UNet;
+    fn inference_net(&self) -> Segmenter;
     /// Networks and optimizer states to checkpoint.
     fn save(&self) -> Vec<Part>;
     /// Restores what [`Method::save`] wrote.
@@ -86,17 +90,24 @@ pub trait Method {
 
 /// A network and its optimizer, saved and restored as checkpoint parts `net` and `optim`
 /// (names given by the method).
-pub struct Trained {
+pub struct Trained<M = UNet> {
     /// The network (on the training device).
-    pub net: UNet,
+    pub net: M,
     /// Its optimizer state.
     pub optim: ModuleOptimizer,
 }
 
-impl Trained {
-    /// A fresh network of the config (with `aux_decoders`) and a fresh optimizer.
+impl Trained<UNet> {
+    /// A fresh UNet of the config (with `aux_decoders`) and a fresh optimizer.
     pub fn new(cfg: &Config, aux_decoders: usize, device: &Device) -> Self {
-        Self { net: unet_config(cfg, aux_decoders).init(device), optim: optimizer(cfg) }
+        Self::with_net(unet_config(cfg, aux_decoders).init(device), cfg)
+    }
+}
+
+impl<M: Module + Clone> Trained<M> {
+    /// `net` with a fresh optimizer of the config.
+    pub fn with_net(net: M, cfg: &Config) -> Self {
+        Self { net, optim: optimizer(cfg) }
     }
 
     /// One optimizer step with this network's share of `grads`.
@@ -138,6 +149,7 @@ pub fn optimizer(cfg: &Config) -> ModuleOptimizer {
 /// Builds the method of the config on the training `device`.
 pub fn build(cfg: &Config, device: &Device) -> Box<dyn Method> {
     match cfg.method.name.as_str() {
+        _ if cfg.model.name == "projunet" => Box::new(Clcc::new(cfg, device)),
         "supervised" => Box::new(Supervised::new(cfg, device)),
         "ua_mt" => Box::new(UaMt::new(cfg, device)),
         "cct" => Box::new(Cct::new(cfg, device)),

@@ -8,7 +8,7 @@ use crate::losses::ce_dice;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::Segmenter;
 
 /// One network trained on labels.
 pub struct Supervised {
@@ -33,8 +33,8 @@ impl Method for Supervised {
         self.model.step(&mut grads, lr);
     }
 
-    fn inference_net(&self) -> UNet {
-        self.model.net.valid()
+    fn inference_net(&self) -> Segmenter {
+        Segmenter::UNet(self.model.net.valid())
     }
 
     fn save(&self) -> Vec<Part> {

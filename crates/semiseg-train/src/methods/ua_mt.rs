@@ -13,7 +13,7 @@ use crate::schedule::sigmoid_rampup;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::Segmenter;
 
 /// Stochastic teacher passes.
 pub const PASSES: usize = 8;
@@ -69,7 +69,7 @@ impl Method for UaMt {
         self.inner.after_step(t);
     }
 
-    fn inference_net(&self) -> UNet {
+    fn inference_net(&self) -> Segmenter {
         self.inner.inference_net()
     }
 

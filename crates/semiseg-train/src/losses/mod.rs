@@ -1,6 +1,9 @@
-//! Loss functions of the SSL4MIS family, as `code/utils/losses.py` defines them.
-//!
-//! Tensors are `[N, K, H, W]` logits or probabilities; targets are one-hot `[N, K, H, W]`.
+//! Loss functions. This file: the SSL4MIS family, as `code/utils/losses.py` defines them
+//! (tensors are `[N, K, H, W]` logits or probabilities; targets are one-hot `[N, K, H, W]`).
+//! [`binary`]: one-logit losses (BCE, Dice, CLCC's structure loss); [`contrast`]: PatchNCE.
+
+pub mod binary;
+pub mod contrast;
 
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
