@@ -137,3 +137,29 @@ fn clcc_config_mismatches_are_named() {
     let o = semiseg(&["train", "--set", "model.name=projunet", "--set", "method.name=clcc", "--set", "data.patch=[96,96]"]);
     assert!(!o.status.success() && text(&o).contains("data.patch"), "{}", text(&o));
 }
+
+#[test]
+fn mgcc_trains_with_extra_unlabeled_images() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    dataset(&data);
+    let config = d.path().join("mgcc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"tiny-mgcc\"\n[data]\nroot = \"{}\"\nunlabeled_dirs = [\"{}\"]\nlabeled = 4\nlabeled_unit = \"cases\"\nchannels = 3\nnormalize = \"imagenet_div255\"\npatch = [32, 32]\naugment = \"flip_rot90\"\n\
+             [model]\nname = \"mgcc\"\nclasses = 2\ndim_mult = 1\n[method]\nname = \"mgcc\"\nconsistency = 7.0\n[train]\niterations = 2\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n",
+            data.display(),
+            data.join("new").display()
+        ),
+    )
+    .unwrap();
+    let run = d.path().join("run");
+    let o = semiseg(&["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // 10 training cases, 4 labeled: 6 unlabeled + the 1 extra image
+    assert!(text(&o).contains("4 labeled and 7 unlabeled"), "{}", text(&o));
+    let log = std::fs::read_to_string(run.join("train.jsonl")).unwrap();
+    assert!(log.contains("\"consistency_weight\""), "{log}");
+    assert!(run.join("eval/test_best/summary.json").is_file());
+}

@@ -83,7 +83,8 @@ pub struct DataConfig {
     pub labeled_unit: String,
     /// Input channels: 1 (RGB averaged to grey) or 3 (grey repeated).
     pub channels: usize,
-    /// Intensity scaling before augmentation: `none`, `divide255`, `zscore`, `imagenet`.
+    /// Intensity scaling before augmentation: `none`, `divide255`, `zscore`, `imagenet`, or
+    /// `imagenet_div255` (MGCC's loader: ImageNet normalisation, then divided by 255 again).
     pub normalize: String,
     /// Training patch (and inference) size `[H, W]`.
     pub patch: [usize; 2],
@@ -108,7 +109,8 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// `unet2d` (SSL4MIS UNet) or `projunet` (CLCC's Oktay-style UNet with projection head).
+    /// `unet2d` (SSL4MIS UNet), `projunet` (CLCC's Oktay-style UNet with projection head) or
+    /// `mgcc` (CMU-Net encoder, ConvMixers, four MSAG decoders).
     pub name: String,
     /// Output classes including background.
     pub classes: usize,
@@ -116,13 +118,15 @@ pub struct ModelConfig {
     pub width: f64,
     /// ProjUNet widths are 64..1024 divided by this (CLCC: 4).
     pub feature_scale: usize,
+    /// MGCC widths are this times 16..256 (the paper: 4).
+    pub dim_mult: usize,
 }
 
 /// The semi-supervised method and its loss terms.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MethodConfig {
-    /// `supervised`, `mean_teacher`, `ua_mt`, `cct`, `cps`, `clcc`.
+    /// `supervised`, `mean_teacher`, `ua_mt`, `cct`, `cps`, `clcc`, `mgcc`.
     pub name: String,
     /// Final weight of the unsupervised term (SSL4MIS `--consistency`).
     pub consistency: f64,
@@ -235,7 +239,7 @@ impl Default for DataConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { name: "unet2d".into(), classes: 4, width: 1.0, feature_scale: 4 }
+        Self { name: "unet2d".into(), classes: 4, width: 1.0, feature_scale: 4, dim_mult: 4 }
     }
 }
 
@@ -327,10 +331,10 @@ impl Config {
             }
         };
         one_of("data.labeled_unit", &self.data.labeled_unit, &["cases", "patients"])?;
-        one_of("data.normalize", &self.data.normalize, &["none", "divide255", "zscore", "imagenet"])?;
+        one_of("data.normalize", &self.data.normalize, &["none", "divide255", "zscore", "imagenet", "imagenet_div255"])?;
         one_of("data.image_interp", &self.data.image_interp, &["nearest", "bilinear"])?;
         one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none"])?;
-        one_of("model.name", &self.model.name, &["unet2d", "projunet"])?;
+        one_of("model.name", &self.model.name, &["unet2d", "projunet", "mgcc"])?;
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
@@ -348,7 +352,7 @@ impl Config {
         if !(0.0..1.0).contains(&self.data.brightness) || !(0.0..1.0).contains(&self.data.contrast) {
             return bad("data.brightness/contrast", format!("{} / {}", self.data.brightness, self.data.contrast), "each in [0, 1)");
         }
-        self.check_projunet()?;
+        self.check_binary_nets()?;
         if !self.data.random_split.is_empty() {
             let f = &self.data.random_split;
             if !(2..=3).contains(&f.len()) || f.iter().any(|&x| !(x > 0.0)) || (f.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
@@ -391,21 +395,26 @@ impl Config {
         Ok(())
     }
 
-    /// The pairing of CLCC's network and method.
-    fn check_projunet(&self) -> Result<(), ConfigError> {
+    /// The pairing of the one-logit networks with their methods (CLCC: projunet, MGCC: mgcc).
+    fn check_binary_nets(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, value: String, expected: &str| Err(ConfigError::Invalid { key: key.into(), value, expected: expected.into() });
-        let projunet = self.model.name == "projunet";
-        if self.method.name == "clcc" && !projunet {
-            return bad("model.name", format!("\"{}\"", self.model.name), "clcc trains the \"projunet\" network");
+        let (model, method) = (self.model.name.as_str(), self.method.name.as_str());
+        for (m, net) in [("clcc", "projunet"), ("mgcc", "mgcc")] {
+            if method == m && model != net {
+                return bad("model.name", format!("\"{model}\""), &format!("{m} trains the \"{net}\" network"));
+            }
+            if model == net && ![m, "supervised"].contains(&method) {
+                return bad("method.name", format!("\"{method}\""), &format!("{net} is trained by supervised or {m}"));
+            }
         }
-        if !projunet {
+        if model == "unet2d" {
             return Ok(());
         }
-        if !["supervised", "clcc"].contains(&self.method.name.as_str()) {
-            return bad("method.name", format!("\"{}\"", self.method.name), "projunet is trained by supervised or clcc");
-        }
         if self.model.classes != 2 {
-            return bad("model.classes", self.model.classes.to_string(), "projunet has one sigmoid logit: classes = 2 (background, foreground)");
+            return bad("model.classes", self.model.classes.to_string(), &format!("{model} has one sigmoid logit: classes = 2 (background, foreground)"));
+        }
+        if !(1..=8).contains(&self.model.dim_mult) {
+            return bad("model.dim_mult", self.model.dim_mult.to_string(), "between 1 and 8");
         }
         if ![1, 2, 4, 8, 16].contains(&self.model.feature_scale) {
             return bad("model.feature_scale", self.model.feature_scale.to_string(), "one of 1, 2, 4, 8, 16");

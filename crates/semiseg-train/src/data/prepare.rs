@@ -38,10 +38,12 @@ pub fn prepare_plane(plane: Array3<f32>, cfg: &DataConfig) -> Array3<f32> {
             let std = (x.mapv(|v| (v - mean) * (v - mean)).sum() / n).sqrt().max(1e-8);
             x.mapv_inplace(|v| (v - mean) / std);
         }
-        "imagenet" => {
+        "imagenet" | "imagenet_div255" => {
+            // MGCC's loader divides the normalised image by 255 once more (methods.md §1.4).
+            let again = if cfg.normalize == "imagenet_div255" { 255.0 } else { 1.0 };
             for (ch, mut plane) in x.axis_iter_mut(Axis(0)).enumerate() {
                 let (m, s) = (IMAGENET_MEAN[ch % 3], IMAGENET_STD[ch % 3]);
-                plane.mapv_inplace(|v| (v / 255.0 - m) / s);
+                plane.mapv_inplace(|v| (v / 255.0 - m) / s / again);
             }
         }
         _ => {}

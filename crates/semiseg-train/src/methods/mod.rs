@@ -8,6 +8,7 @@ mod cct;
 mod clcc;
 mod cps;
 mod mean_teacher;
+mod mgcc;
 mod supervised;
 mod ua_mt;
 
@@ -15,6 +16,7 @@ pub use cct::{cct_loss, Cct};
 pub use clcc::{clcc_consistency, Clcc};
 pub use cps::{cps_loss, Cps};
 pub use mean_teacher::{mean_teacher_loss, MeanTeacher};
+pub use mgcc::{mgcc_bce_dice, mgcc_loss, MgccMethod};
 pub use supervised::Supervised;
 pub use ua_mt::{ua_mt_consistency, UaMt, PASSES};
 
@@ -27,7 +29,7 @@ use burn::module::Module;
 use semiseg_nn::nets::{Segmenter, UNet, UNetConfig};
 
 /// Method names accepted in `method.name`.
-pub const NAMES: [&str; 6] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps", "clcc"];
+pub const NAMES: [&str; 7] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps", "clcc", "mgcc"];
 
 /// The loss terms of a method (keys of `method.weights`).
 pub fn terms_of(method: &str) -> Vec<&'static str> {
@@ -150,6 +152,7 @@ pub fn optimizer(cfg: &Config) -> ModuleOptimizer {
 pub fn build(cfg: &Config, device: &Device) -> Box<dyn Method> {
     match cfg.method.name.as_str() {
         _ if cfg.model.name == "projunet" => Box::new(Clcc::new(cfg, device)),
+        _ if cfg.model.name == "mgcc" => Box::new(MgccMethod::new(cfg, device)),
         "supervised" => Box::new(Supervised::new(cfg, device)),
         "ua_mt" => Box::new(UaMt::new(cfg, device)),
         "cct" => Box::new(Cct::new(cfg, device)),
