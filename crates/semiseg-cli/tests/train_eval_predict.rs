@@ -128,6 +128,12 @@ fn clcc_trains_on_a_drawn_split_and_switches_terms() {
     let o = semiseg(&["predict", "--run", run.to_str().unwrap(), "--input", data.join("new").to_str().unwrap(), "--output", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(image::open(out.join("any name.png")).unwrap().to_luma8().dimensions(), (32, 32));
+    // CLCC's scoring: at the network's 128² against resized masks, logit threshold as the legacy test script
+    let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--resolution", "network", "--logit-threshold"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval/test_last_network_logit/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["logit_threshold"], true);
+    assert_eq!(summary["summary"]["cases"], 3);
 }
 
 #[test]

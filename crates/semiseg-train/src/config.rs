@@ -192,6 +192,9 @@ pub struct EvalConfig {
     pub convention: String,
     /// Report the test split with the best-on-validation checkpoint as well as the last one.
     pub test_best: bool,
+    /// Where to score: `original` (the label file's grid and spacing) or `network` (the
+    /// prediction at `data.patch` against the label resized there, pixels; MGCC/CLCC §1.5/§2.5).
+    pub resolution: String,
     /// Legacy (CLCC test script): threshold a one-logit net's raw logit at 0.5, i.e. probability
     /// σ(0.5) ≈ 0.622, instead of the probability at 0.5.
     pub logit_threshold: bool,
@@ -272,7 +275,7 @@ impl Default for TrainConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { convention: "medpy".into(), test_best: true, logit_threshold: false }
+        Self { convention: "medpy".into(), test_best: true, resolution: "original".into(), logit_threshold: false }
     }
 }
 
@@ -339,6 +342,7 @@ impl Config {
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &["medpy", "monai"])?;
+        one_of("eval.resolution", &self.eval.resolution, &["original", "network"])?;
         if ![1, 3].contains(&self.data.channels) {
             return bad("data.channels", self.data.channels.to_string(), "expected 1 or 3");
         }

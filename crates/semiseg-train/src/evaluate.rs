@@ -1,8 +1,13 @@
 //! Scoring a network on a split: every case is predicted whole (volumes slice by slice) and
-//! scored per case and foreground class with semiseg-metrics, in the label file's spacing.
+//! scored per case and foreground class with semiseg-metrics, in the label file's spacing, or,
+//! with `eval.resolution = "network"`, at the network's input size against the label resized
+//! there (nearest), distances in pixels (MGCC and CLCC score at 256² / 320² this way).
 
 use crate::config::Config;
-use crate::infer::predict;
+use crate::data::augment::resize_label;
+use crate::infer::{predict, predict_probabilities_at, to_label_map, Decision};
+use ndarray::{Array3, Axis};
+use semiseg_data::{Geometry, LabelMap};
 use rayon::prelude::*;
 use semiseg_data::layout::Case;
 use semiseg_metrics::report::{to_csv, CaseRow, Summary};
@@ -18,13 +23,28 @@ pub fn evaluate(net: &Segmenter, cases: &[Case], cfg: &Config, device: &Device, 
     let score = |case: &Case| -> Result<CaseRow, String> {
         let image = case.read_image().map_err(|e| e.to_string())?;
         let label = case.read_label().map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no label to score against", case.images[0].display()))?;
-        let (pred, _) = predict(net, &image, cfg, device);
+        let (pred, label) = if cfg.eval.resolution == "network" {
+            let probs = predict_probabilities_at(net, &image, cfg, device, cfg.data.patch);
+            (to_label_map(&probs, &image, Decision::of(cfg)), at_network_size(&label, cfg.data.patch))
+        } else {
+            (predict(net, &image, cfg, device).0, label)
+        };
         let rows = class_metrics(pred.view_nd(), label.view_nd(), &classes, label.spacing_nd(), convention, 1.0).map_err(|e| format!("{}: {e}", case.id))?;
         tick();
         Ok(CaseRow { case: case.id.clone(), classes: rows })
     };
     // One case per task: reading and scoring overlap with the next case's forward pass.
     cases.par_iter().with_max_len(1).map(score).collect()
+}
+
+/// Every plane of `label` resized (nearest) to `[h, w]`, with unit spacing.
+fn at_network_size(label: &LabelMap, [h, w]: [usize; 2]) -> LabelMap {
+    let depth = label.data.dim().2;
+    let mut data = Array3::zeros((h, w, depth));
+    for k in 0..depth {
+        data.index_axis_mut(Axis(2), k).assign(&resize_label(&label.data.index_axis(Axis(2), k).to_owned(), h, w));
+    }
+    LabelMap { data, spatial_dims: label.spatial_dims, geometry: Geometry::unit() }
 }
 
 /// Writes `per_case.csv` and `summary.json` into `dir`; returns the summary.

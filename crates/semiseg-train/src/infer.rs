@@ -17,9 +17,16 @@ const PLANES_PER_BATCH: usize = 8;
 
 /// Class probabilities `[K, D0, D1, D2]` of an image.
 pub fn predict_probabilities(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Array4<f32> {
+    let [h, w, _] = image.spatial_shape();
+    predict_probabilities_at(net, image, cfg, device, [h, w])
+}
+
+/// Class probabilities with every plane resized to `[h, w]` (the image's own size, or the
+/// network's for `eval.resolution = "network"`).
+pub fn predict_probabilities_at(net: &Segmenter, image: &Image, cfg: &Config, device: &Device, [h, w]: [usize; 2]) -> Array4<f32> {
     let cfg = &cfg.data;
     let planes = prepare_image(image, cfg);
-    let [h, w, depth] = image.spatial_shape();
+    let depth = image.spatial_shape()[2];
     let [ph, pw] = cfg.patch;
     let interp = if cfg.image_interp == "bilinear" { Interp::Bilinear } else { Interp::Nearest };
     let mut out: Option<Array4<f32>> = None;

@@ -293,7 +293,8 @@ pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: 
     let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
     let meta = json!({
         "checkpoint": name, "iteration": state.iteration, "split": cfg.data.test_split,
-        "convention": cfg.eval.convention, "spacing": "header",
+        "convention": cfg.eval.convention, "resolution": cfg.eval.resolution, "logit_threshold": cfg.eval.logit_threshold,
+        "spacing": if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" },
         "selection": match (name, cfg.data.val_split == cfg.data.test_split) {
             ("best", true) => "best mean Dice on the validation split, WHICH IS THE TEST SPLIT (optimistic)",
             ("best", false) => "best mean Dice on the validation split",

@@ -22,6 +22,14 @@ pub struct Args {
     /// Metric convention (default: the run's `eval.convention`).
     #[arg(long)]
     convention: Option<String>,
+    /// Score at the label's `original` grid or at the `network` input size (default: the run's
+    /// `eval.resolution`).
+    #[arg(long, value_parser = ["original", "network"])]
+    resolution: Option<String>,
+    /// Threshold a one-logit net's raw logit at 0.5 (CLCC's legacy test script) instead of the
+    /// probability.
+    #[arg(long)]
+    logit_threshold: bool,
 }
 
 /// Runs `semiseg eval`.
@@ -34,19 +42,26 @@ pub fn run(args: Args) -> Result<()> {
         c.parse::<semiseg_metrics::Convention>()?;
         cfg.eval.convention = c.clone();
     }
+    if let Some(r) = &args.resolution {
+        cfg.eval.resolution = r.clone();
+    }
+    cfg.eval.logit_threshold |= args.logit_threshold;
     let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
     let cases = split_cases(&splits, &args.split, &cfg).map_err(|e| anyhow!(e))?;
     let pb = bar(cases.len(), "evaluating");
     let rows = evaluate(&net, cases, &cfg, &Device::flex(), &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
     pb.finish_and_clear();
     let ckpt_name = PathBuf::from(&args.from.checkpoint).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let out = run_dir.join("eval").join(format!("{}_{ckpt_name}", args.split));
+    let variant = format!("{}{}", if cfg.eval.resolution == "network" { "_network" } else { "" }, if cfg.eval.logit_threshold { "_logit" } else { "" });
+    let out = run_dir.join("eval").join(format!("{}_{ckpt_name}{variant}", args.split));
     let on_test_note = if args.split == cfg.data.test_split && args.from.checkpoint == "best" && cfg.data.val_split == cfg.data.test_split {
         "the best checkpoint was chosen on this same split (optimistic)"
     } else {
         ""
     };
-    let meta = json!({"checkpoint": args.from.checkpoint, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention, "spacing": "header", "note": on_test_note});
+    let meta = json!({"checkpoint": args.from.checkpoint, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention,
+        "resolution": cfg.eval.resolution, "logit_threshold": cfg.eval.logit_threshold,
+        "spacing": if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" }, "note": on_test_note});
     let summary = write_report(&out, &rows, meta)?;
     println!("{} cases of '{}' ({} checkpoint), convention {}", rows.len(), args.split, args.from.checkpoint, cfg.eval.convention);
     print!("{}", summary.to_text());
