@@ -10,6 +10,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod diffusion;
 pub mod ema;
 pub mod evaluate;
 pub mod infer;

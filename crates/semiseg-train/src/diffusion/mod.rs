@@ -1,0 +1,9 @@
+//! MGCC stage 1: latent diffusion (medfusion's recipe, methods.md §1.1) to generate extra
+//! unlabeled images. [`schedule`]: the forward process (β schedules, `q(x_t | x_0)`);
+//! [`sampler`]: the reverse process (DDPM ancestral steps, DDIM steps and their timesteps).
+
+pub mod sampler;
+pub mod schedule;
+
+pub use sampler::{ddim_step, ddim_timesteps, ddpm_step};
+pub use schedule::NoiseSchedule;

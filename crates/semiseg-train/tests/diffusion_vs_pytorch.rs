@@ -1,0 +1,57 @@
+//! The latent-diffusion schedule and samplers equal PyTorch's, computed by
+//! `tests/fixtures/diffusion/gen.py` from methods.md §1.1 (medfusion's scheduler and DDIM loop).
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use ndarray::ArrayD;
+use ndarray_npy::read_npy;
+use semiseg_train::diffusion::{ddim_step, ddim_timesteps, ddpm_step, NoiseSchedule};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diffusion")
+}
+
+fn tensor(name: &str, device: &Device) -> Tensor<4> {
+    let a: ArrayD<f32> = read_npy(dir().join(format!("{name}.npy"))).unwrap();
+    let s = a.shape().to_vec();
+    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+}
+
+fn assert_close(name: &str, got: Tensor<4>, want: Tensor<4>) {
+    let diff = (got - want.clone()).abs().max().into_scalar::<f32>();
+    let scale = want.abs().max().into_scalar::<f32>().max(1.0);
+    assert!(diff <= 2e-6 * scale, "{name}: max |diff| {diff}");
+}
+
+fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+}
+
+#[test]
+fn schedule_and_timesteps_match() {
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap()).unwrap();
+    let s = NoiseSchedule::scaled_linear(1000, 0.002, 0.02);
+    for (k, &i) in usizes(&e["index"]).iter().enumerate() {
+        let (b, a) = (e["betas"][k].as_f64().unwrap(), e["alphas_cumprod"][k].as_f64().unwrap());
+        assert!((s.betas[i] - b).abs() <= 1e-15 * b.max(1.0), "beta {i}: {} vs {b}", s.betas[i]);
+        assert!((s.alphas_cumprod[i] - a).abs() <= 1e-12 * a, "alpha_cumprod {i}: {} vs {a}", s.alphas_cumprod[i]);
+    }
+    assert_eq!(ddim_timesteps(1000, 150), usizes(&e["ddim_timesteps"]));
+}
+
+#[test]
+fn forward_process_and_steps_match() {
+    let device = Device::flex();
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap()).unwrap();
+    let s = NoiseSchedule::scaled_linear(1000, 0.002, 0.02);
+    let (x, eps, z) = (tensor("x", &device), tensor("eps", &device), tensor("z", &device));
+    assert_close("q_sample", s.q_sample(x.clone(), eps.clone(), &usizes(&e["q_t"])), tensor("q_sample", &device));
+    let [t, tn] = usizes(&e["ddim_eta1_t"])[..] else { panic!() };
+    assert_close("ddim eta 1", ddim_step(&s, x.clone(), eps.clone(), t, tn, 1.0, z.clone(), false), tensor("ddim_eta1", &device));
+    let [t, tn] = usizes(&e["ddim_eta0_t"])[..] else { panic!() };
+    assert_close("ddim eta 0 clipped", ddim_step(&s, x.clone(), eps.clone(), t, tn, 0.0, z.clone(), true), tensor("ddim_eta0_clip", &device));
+    assert_close("ddpm 500", ddpm_step(&s, x.clone(), eps.clone(), 500, z.clone(), false), tensor("ddpm_500", &device));
+    assert_close("ddpm 0 = x0", ddpm_step(&s, x, eps, 0, z, false), tensor("ddpm_0", &device));
+}
