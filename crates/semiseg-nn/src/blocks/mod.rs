@@ -3,7 +3,9 @@
 mod conv;
 mod perturb;
 mod pyramid;
+mod res_block;
 
 pub use conv::{ConvBnAct, ConvBnActConfig};
 pub use pyramid::encode_pyramid;
+pub use res_block::{conv_same, group_norm, ResBlock, ResBlockConfig, GROUPS};
 pub use perturb::{always_dropout, feature_dropout, feature_noise, Perturbation};

@@ -1,11 +1,15 @@
 //! Networks, one file each, and the inference view of any of them.
 
+pub mod denoiser;
 pub mod mgcc;
 pub mod proj_unet;
 pub mod segmenter;
 pub mod unet;
+pub mod vae;
 
+pub use denoiser::{sinusoidal_embedding, Denoiser, DenoiserConfig};
 pub use mgcc::{Mgcc, MgccConfig, MgccOutput};
 pub use proj_unet::{ProjUNet, ProjUNetConfig, PROJ_STRIDE};
 pub use segmenter::{two_class, Segmenter};
 pub use unet::{UNet, UNetConfig, UNetOutput};
+pub use vae::{Vae, VaeConfig, VaeOutput};
