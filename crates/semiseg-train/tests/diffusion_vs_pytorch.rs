@@ -55,3 +55,23 @@ fn forward_process_and_steps_match() {
     assert_close("ddpm 500", ddpm_step(&s, x.clone(), eps.clone(), 500, z.clone(), false), tensor("ddpm_500", &device));
     assert_close("ddpm 0 = x0", ddpm_step(&s, x, eps, 0, z, false), tensor("ddpm_0", &device));
 }
+
+#[test]
+fn autoencoder_loss_matches_pytorch_msssim_and_medfusion() {
+    use semiseg_train::diffusion::ssim::ssim_per_image;
+    use semiseg_train::diffusion::vae_loss::{reconstruction_loss, vae_loss};
+    let device = Device::flex();
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("expected_vae.json")).unwrap()).unwrap();
+    let (target, pred, deep) = (tensor("vae_target", &device), tensor("vae_pred", &device), tensor("vae_deep", &device));
+    let ssim = ssim_per_image((pred.clone() + 1.0) / 2.0, (target.clone() + 1.0) / 2.0, 1.0).into_data();
+    for (got, want) in ssim.as_slice::<f32>().unwrap().iter().zip(e["ssim"].as_array().unwrap()) {
+        assert!((*got as f64 - want.as_f64().unwrap()).abs() < 1e-5, "ssim {got} vs {want}");
+    }
+    let close = |name: &str, got: Tensor<1>, want: f64| {
+        let g = got.into_scalar::<f32>() as f64;
+        assert!((g - want).abs() <= 2e-5 * want.abs(), "{name}: {g} vs {want}");
+    };
+    close("full level", reconstruction_loss(pred.clone(), target.clone()), e["rec_full"].as_f64().unwrap());
+    let kl = Tensor::<1>::from_floats([e["kl"].as_f64().unwrap() as f32], &device);
+    close("total", vae_loss(pred, deep, kl, target), e["total"].as_f64().unwrap());
+}
