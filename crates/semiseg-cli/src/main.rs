@@ -32,6 +32,8 @@ enum Command {
     Metrics(cmd::metrics::Args),
     /// Time a workload on this machine (see --model for what can be timed).
     Bench(cmd::bench::Args),
+    /// Latent diffusion (MGCC stage 1): train on images, sample synthetic unlabeled images.
+    Synth(cmd::synth::Args),
 }
 
 fn main() {
@@ -44,6 +46,7 @@ fn main() {
         Command::Data(a) => cmd::data::run(a),
         Command::Metrics(a) => cmd::metrics::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

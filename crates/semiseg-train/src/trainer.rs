@@ -91,11 +91,16 @@ pub struct TrainData {
 
 /// The splits of the config's dataset: its own lists, or redrawn when `data.random_split` is set.
 pub fn dataset_splits(cfg: &Config) -> Result<BTreeMap<String, Vec<Case>>, String> {
-    let ds = detect(&cfg.data.root).map_err(|e| e.to_string())?;
-    if cfg.data.random_split.is_empty() {
+    read_splits(&cfg.data.root, &cfg.data.random_split, cfg.data.split_seed)
+}
+
+/// The splits of the dataset at `root`: its own lists, or redrawn from `fractions` (non-empty).
+pub fn read_splits(root: &Path, fractions: &[f64], seed: u64) -> Result<BTreeMap<String, Vec<Case>>, String> {
+    let ds = detect(root).map_err(|e| e.to_string())?;
+    if fractions.is_empty() {
         Ok(ds.splits)
     } else {
-        Ok(redraw_splits(&ds.splits, &cfg.data.random_split, cfg.data.split_seed))
+        Ok(redraw_splits(&ds.splits, fractions, seed))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod data;
 pub mod eval;
 pub mod metrics;
 pub mod predict;
+pub mod synth;
 pub mod report;
 pub mod train;
 

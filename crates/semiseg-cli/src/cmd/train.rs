@@ -1,14 +1,11 @@
 //! `semiseg train`: train a method from a TOML config (default: the built-in demo), resume an
 //! interrupted run, stop cleanly on Ctrl-C.
 
-use crate::progress::bar;
+use crate::progress::{bar, stop_on_ctrl_c, BarObserver};
 use anyhow::{anyhow, bail, Result};
-use indicatif::ProgressBar;
 use semiseg_train::config::Config;
-use semiseg_train::trainer::{train, Observer, Outcome, RunDir};
+use semiseg_train::trainer::{train, Outcome, RunDir};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// The built-in default configuration (`configs/demo.toml`).
 pub const DEMO_CONFIG: &str = include_str!("../../../../configs/demo.toml");
@@ -30,32 +27,9 @@ pub struct Args {
     resume: Option<PathBuf>,
 }
 
-/// Progress bar and messages on stderr.
-struct Cli {
-    bar: ProgressBar,
-}
-
-impl Observer for Cli {
-    fn step(&mut self, t: usize, _total: usize, loss: f64, lr: f64) {
-        self.bar.set_position(t as u64);
-        self.bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
-    }
-    fn validated(&mut self, t: usize, dice: f64, best: bool) {
-        self.message(&format!("iteration {t}: validation Dice {dice:.4}{}", if best { " (best so far)" } else { "" }));
-    }
-    fn message(&mut self, text: &str) {
-        // A hidden bar (stderr not a terminal) swallows println: write the line directly then.
-        if self.bar.is_hidden() {
-            eprintln!("{text}");
-        } else {
-            self.bar.println(text);
-        }
-    }
-}
-
 /// A data root relative to the working directory, or else to the source tree (so the demo runs
 /// from anywhere inside a checkout).
-fn resolve_root(root: &Path) -> PathBuf {
+pub fn resolve_root(root: &Path) -> PathBuf {
     if root.is_absolute() || root.exists() {
         return root.to_path_buf();
     }
@@ -94,20 +68,11 @@ pub fn run(args: Args) -> Result<()> {
             (cfg, dir, false)
         }
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130); // second Ctrl-C: leave now
-            }
-            eprintln!("\nstopping after this iteration (Ctrl-C again to quit at once)...");
-        })?;
-    }
+    let stop = stop_on_ctrl_c()?;
     eprintln!("run directory: {}", run_dir.display());
     eprintln!("method {} on {} ({} labeled {}), {} iterations", cfg.method.name, cfg.data.root.display(), cfg.data.labeled, cfg.data.labeled_unit, cfg.train.iterations);
     let pb = bar(cfg.train.iterations, "training");
-    let mut obs = Cli { bar: pb.clone() };
+    let mut obs = BarObserver { bar: pb.clone() };
     let outcome = train(&cfg, &RunDir(run_dir.clone()), resume, &stop, &mut obs).map_err(|e| anyhow!(e))?;
     pb.finish_and_clear();
     match outcome {

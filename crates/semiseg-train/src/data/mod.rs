@@ -7,5 +7,5 @@ pub mod prepare;
 pub mod sampler;
 
 pub use loader::{Batch, BatchLoader};
-pub use prepare::{load_samples, prepare_image, Sample};
+pub use prepare::{load_samples, prepare_image, prepare_plane, Sample};
 pub use sampler::TwoStreamSampler;
