@@ -25,6 +25,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// Save the stage's checkpoint every this many iterations.
 const SAVE_EVERY: usize = 100;
@@ -114,6 +115,7 @@ fn train_vae(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
     let (mut vae, mut optim, mut t) = restore(&path, vae_of(cfg, device), AdamConfig::new().init())?;
     let total = cfg.vae.iterations;
     while t < total {
+        let started = Instant::now();
         let mut rng = StdRng::seed_from_u64(derive_seed(cfg.seed, 21, t as u64));
         device.seed(derive_seed(cfg.seed, 22, t as u64));
         let (x, _) = draw(images, cfg.vae.batch, &mut rng, device);
@@ -127,7 +129,7 @@ fn train_vae(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         let grads = GradientsParams::from_grads(loss.backward(), &vae);
         vae = optim.step(cfg.vae.lr, vae, grads);
         t += 1;
-        log(run, json!({"stage": "vae", "iter": t, "loss": value, "kl": kl}))?;
+        log(run, json!({"stage": "vae", "iter": t, "loss": value, "kl": kl, "seconds": started.elapsed().as_secs_f64()}))?;
         obs.step(t, total, value, cfg.vae.lr);
         if t == total || t % SAVE_EVERY == 0 || stop.load(Ordering::SeqCst) {
             save(&path, t, &vae, &optim)?;
@@ -161,6 +163,7 @@ fn train_ldm(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
     let (mut net, mut optim, mut t) = restore(&path, net, AdamWConfig::new().with_weight_decay(1e-2).with_epsilon(1e-8).init())?;
     let total = cfg.ldm.iterations;
     while t < total {
+        let started = Instant::now();
         let mut rng = StdRng::seed_from_u64(derive_seed(cfg.seed, 23, t as u64));
         device.seed(derive_seed(cfg.seed, 24, t as u64));
         let idx: Vec<usize> = (0..cfg.ldm.batch).map(|_| rng.random_range(0..moments.len())).collect();
@@ -181,7 +184,7 @@ fn train_ldm(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         net = optim.step(cfg.ldm.lr, net, grads);
         t += 1;
-        log(run, json!({"stage": "ldm", "iter": t, "loss": value}))?;
+        log(run, json!({"stage": "ldm", "iter": t, "loss": value, "seconds": started.elapsed().as_secs_f64()}))?;
         obs.step(t, total, value, cfg.ldm.lr);
         if t == total || t % SAVE_EVERY == 0 || stop.load(Ordering::SeqCst) {
             save(&path, t, &net, &optim)?;
