@@ -302,20 +302,33 @@ pub fn apply_overrides(doc: &mut toml::Table, overrides: &[String]) -> Result<()
     Ok(())
 }
 
+/// Parses TOML text into `T` after applying `key=value` overrides; unknown keys are rejected
+/// by `T`'s `deny_unknown_fields`, and the message names the origin and the key.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str, overrides: &[String]) -> Result<T, ConfigError> {
+    let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+    apply_overrides(&mut doc, overrides)?;
+    doc.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.into(), message: e.to_string() })
+}
+
+/// Reads a TOML file into `T` (see [`parse_toml`]).
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
+    parse_toml(&text, &path.display().to_string(), overrides)
+}
+
 impl Config {
     /// Parses TOML text (with overrides), rejecting unknown keys, then checks values.
     pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
-        apply_overrides(&mut doc, overrides)?;
-        let cfg: Config = doc.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+        let cfg: Config = parse_toml(text, origin, overrides)?;
         cfg.check()?;
         Ok(cfg)
     }
 
     /// Reads a config file.
     pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
-        Self::from_toml(&text, &path.display().to_string(), overrides)
+        let cfg: Config = read_toml(path, overrides)?;
+        cfg.check()?;
+        Ok(cfg)
     }
 
     /// The fully resolved config as TOML.

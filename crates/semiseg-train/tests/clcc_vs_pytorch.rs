@@ -1,10 +1,9 @@
 //! CLCC's loss terms and learning-rate schedule equal PyTorch's on one fixed batch, computed by
 //! `tests/fixtures/clcc/gen.py` from methods.md §2.3–2.4 (float32; 1e-5 relative).
 
+mod common;
+
 use burn::prelude::*;
-use burn::tensor::TensorData;
-use ndarray::ArrayD;
-use ndarray_npy::read_npy;
 use semiseg_train::config::TrainConfig;
 use semiseg_train::losses::binary::{dice_per_image, structure_loss};
 use semiseg_train::losses::contrast::patch_nce;
@@ -14,13 +13,11 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clcc")
+    common::fixtures("clcc")
 }
 
 fn tensor(name: &str, device: &Device) -> Tensor<4> {
-    let a: ArrayD<f32> = read_npy(dir().join(format!("{name}.npy"))).unwrap();
-    let s = a.shape().to_vec();
-    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+    common::npy_tensor(&dir(), name, device)
 }
 
 fn check(name: &str, got: f64, want: f64, rel: f64) {

@@ -1,22 +1,19 @@
 //! The latent-diffusion schedule and samplers equal PyTorch's, computed by
 //! `tests/fixtures/diffusion/gen.py` from methods.md §1.1 (medfusion's scheduler and DDIM loop).
 
+mod common;
+
 use burn::prelude::*;
-use burn::tensor::TensorData;
-use ndarray::ArrayD;
-use ndarray_npy::read_npy;
 use semiseg_train::diffusion::{ddim_step, ddim_timesteps, ddpm_step, NoiseSchedule};
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diffusion")
+    common::fixtures("diffusion")
 }
 
 fn tensor(name: &str, device: &Device) -> Tensor<4> {
-    let a: ArrayD<f32> = read_npy(dir().join(format!("{name}.npy"))).unwrap();
-    let s = a.shape().to_vec();
-    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+    common::npy_tensor(&dir(), name, device)
 }
 
 fn assert_close(name: &str, got: Tensor<4>, want: Tensor<4>) {

@@ -6,8 +6,9 @@
 //! mt = torch.mean((softmax(student[L:]) - softmax(teacher)) ** 2)
 //! ```
 
+mod common;
+
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
 use semiseg_nn::nets::UNetOutput;
@@ -17,13 +18,11 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/losses")
+    common::fixtures("losses")
 }
 
 fn tensor(name: &str, device: &Device) -> Tensor<4> {
-    let a: ArrayD<f32> = read_npy(dir().join(format!("{name}.npy"))).unwrap();
-    let s = a.shape().to_vec();
-    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+    common::npy_tensor(&dir(), name, device)
 }
 
 fn scalar(t: Tensor<1>) -> f64 {

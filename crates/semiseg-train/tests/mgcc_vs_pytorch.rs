@@ -1,23 +1,20 @@
 //! MGCC's loss terms equal PyTorch's on one fixed batch of decoder outputs, computed by
 //! `tests/fixtures/mgcc/gen.py` from methods.md §1.3 (float32; 1e-5 relative).
 
+mod common;
+
 use burn::prelude::*;
-use burn::tensor::TensorData;
-use ndarray::ArrayD;
-use ndarray_npy::read_npy;
 use semiseg_nn::nets::MgccOutput;
 use semiseg_train::methods::{mgcc_bce_dice, mgcc_loss};
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mgcc")
+    common::fixtures("mgcc")
 }
 
 fn tensor(name: &str, device: &Device) -> Tensor<4> {
-    let a: ArrayD<f32> = read_npy(dir().join(format!("{name}.npy"))).unwrap();
-    let s = a.shape().to_vec();
-    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+    common::npy_tensor(&dir(), name, device)
 }
 
 #[test]

@@ -5,6 +5,7 @@ use image::{GrayImage, Luma};
 use semiseg_train::config::Config;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
+use semiseg_nn::nets::Segmenter;
 use semiseg_train::trainer::{load_run, train, Observer, Outcome, Quiet, RunDir};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,6 +90,7 @@ fn weights(run: &RunDir) -> Vec<u32> {
         }
     }
     let (_, net, _) = load_run(Some(&run.0), "last").unwrap();
+    let Segmenter::UNet(net) = net else { panic!("these methods train the UNet") };
     let mut c = Collect(Vec::new());
     net.visit(&mut c);
     c.0

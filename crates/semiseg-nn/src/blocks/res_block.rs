@@ -1,11 +1,11 @@
 //! The residual block of the diffusion networks (medfusion's `UnetResBlock`, MONAI-style):
 //! `act(norm(conv_k,s(x)))` [+ time embedding] → `norm(conv_k(·))`, plus the input (through a
 //! 1×1 conv + norm when the shape changes), then the activation. GroupNorm with 8 groups and
-//! Swish (SiLU) throughout.
+//! Swish (SiLU) throughout. [`DownStep`] / [`UpStep`]: the learnable resampling steps around it.
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
@@ -81,5 +81,54 @@ impl ResBlock {
             None => x,
         };
         silu(h + residual)
+    }
+}
+
+/// Learnable down-sampling: a stride-2 3×3 conv, then a residual block `in → out`.
+#[derive(Module, Debug)]
+pub struct DownStep {
+    down: Conv2d,
+    block: ResBlock,
+}
+
+/// Learnable up-sampling: a 2×2 stride-2 transposed conv, then a residual block on its output
+/// (concatenated with a skip, if given) `→ out`.
+#[derive(Module, Debug)]
+pub struct UpStep {
+    up: ConvTranspose2d,
+    block: ResBlock,
+}
+
+impl DownStep {
+    /// `in → out` at half the size; `time_channels` as [`ResBlockConfig`].
+    pub fn new(cin: usize, cout: usize, time_channels: usize, device: &Device) -> Self {
+        Self { down: conv_same(cin, cin, 3, 2, device), block: ResBlockConfig::new(cin, cout).with_time_channels(time_channels).init(device) }
+    }
+
+    /// # Shapes
+    /// `[N, in, H, W]` → `[N, out, H/2, W/2]`
+    pub fn forward(&self, x: Tensor<4>, time: Option<&Tensor<2>>) -> Tensor<4> {
+        self.block.forward(self.down.forward(x), time)
+    }
+}
+
+impl UpStep {
+    /// `in (+ skip) → out` at twice the size.
+    pub fn new(cin: usize, skip: usize, cout: usize, time_channels: usize, device: &Device) -> Self {
+        Self {
+            up: ConvTranspose2dConfig::new([cin, cin], [2, 2]).with_stride([2, 2]).init(device),
+            block: ResBlockConfig::new(cin + skip, cout).with_time_channels(time_channels).init(device),
+        }
+    }
+
+    /// # Shapes
+    /// `[N, in, H, W]` (+ skip `[N, skip, 2H, 2W]`) → `[N, out, 2H, 2W]`
+    pub fn forward(&self, x: Tensor<4>, skip: Option<Tensor<4>>, time: Option<&Tensor<2>>) -> Tensor<4> {
+        let up = self.up.forward(x);
+        let input = match skip {
+            Some(s) => Tensor::cat(vec![up, s], 1),
+            None => up,
+        };
+        self.block.forward(input, time)
     }
 }

@@ -4,10 +4,10 @@
 //! optionally a class embedding added to it (benign / malignant / normal; none = unconditional,
 //! as classifier-free guidance trains it). Predicts the noise ε.
 
-use crate::blocks::{conv_same, ResBlock, ResBlockConfig};
+use crate::blocks::{conv_same, DownStep, ResBlock, ResBlockConfig, UpStep};
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::conv::Conv2d;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
@@ -30,26 +30,14 @@ pub struct DenoiserConfig {
     pub classes: usize,
 }
 
-#[derive(Module, Debug)]
-struct Down {
-    down: Conv2d,
-    block: ResBlock,
-}
-
-#[derive(Module, Debug)]
-struct Up {
-    up: ConvTranspose2d,
-    block: ResBlock,
-}
-
 /// The ε-prediction UNet.
 #[derive(Module, Debug)]
 pub struct Denoiser {
     time_mlp: (Linear, Linear),
     class_embedding: Option<Embedding>,
     inc: ResBlock,
-    encoder: Vec<Down>,
-    decoder: Vec<Up>,
+    encoder: Vec<DownStep>,
+    decoder: Vec<UpStep>,
     out: Conv2d,
     time_channels: usize,
 }
@@ -73,17 +61,14 @@ impl DenoiserConfig {
     pub fn init(&self, device: &Device) -> Denoiser {
         let w = &self.widths;
         let tc = self.time_channels;
-        let block = |i: usize, o: usize| ResBlockConfig::new(i, o).with_time_channels(tc).init(device);
-        let encoder = (1..w.len()).map(|i| Down { down: conv_same(w[i - 1], w[i - 1], 3, 2, device), block: block(w[i - 1], w[i]) }).collect();
-        let decoder = (0..w.len() - 1)
-            .map(|i| Up { up: ConvTranspose2dConfig::new([w[i + 1], w[i + 1]], [2, 2]).with_stride([2, 2]).init(device), block: block(w[i + 1] + w[i], w[i]) })
-            .collect();
+        let encoder = (1..w.len()).map(|i| DownStep::new(w[i - 1], w[i], tc, device)).collect();
+        let decoder = (0..w.len() - 1).map(|i| UpStep::new(w[i + 1], w[i], w[i], tc, device)).collect();
         let mut out = conv_same(w[0], self.channels, 1, 1, device);
         out.weight = Initializer::Zeros.init([self.channels, w[0], 1, 1], device);
         Denoiser {
             time_mlp: (LinearConfig::new(tc / 4, tc).init(device), LinearConfig::new(tc, tc).init(device)),
             class_embedding: (self.classes > 0).then(|| EmbeddingConfig::new(self.classes, tc).init(device)),
-            inc: block(self.channels, w[0]),
+            inc: ResBlockConfig::new(self.channels, w[0]).with_time_channels(tc).init(device),
             encoder,
             decoder,
             out,
@@ -111,13 +96,13 @@ impl Denoiser {
         let mut h = self.inc.forward(x, Some(&temb));
         let mut skips = vec![h.clone()];
         for d in &self.encoder {
-            h = d.block.forward(d.down.forward(h), Some(&temb));
+            h = d.forward(h, Some(&temb));
             skips.push(h.clone());
         }
         skips.pop(); // the bottleneck is `h` itself
         for up in self.decoder.iter().rev() {
             let skip = skips.pop().expect("one skip per level");
-            h = up.block.forward(Tensor::cat(vec![up.up.forward(h), skip], 1), Some(&temb));
+            h = up.forward(h, Some(skip), Some(&temb));
         }
         self.out.forward(h)
     }

@@ -4,10 +4,10 @@
 //! diagonal Gaussian posterior over an `emb`-channel latent (8), and one deep-supervision output
 //! at half resolution. A 256² RGB image becomes an 8×32×32 latent.
 
-use crate::blocks::{conv_same, ResBlock, ResBlockConfig};
+use crate::blocks::{conv_same, DownStep, ResBlock, ResBlockConfig, UpStep};
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::conv::Conv2d;
 use burn::nn::Initializer;
 use burn::prelude::*;
 
@@ -25,28 +25,14 @@ pub struct VaeConfig {
     pub widths: Vec<usize>,
 }
 
-/// Strided conv (learnable down-sampling) then a residual block.
-#[derive(Module, Debug)]
-struct Down {
-    down: Conv2d,
-    block: ResBlock,
-}
-
-/// Transposed conv ×2 (learnable up-sampling) then a residual block.
-#[derive(Module, Debug)]
-struct Up {
-    up: ConvTranspose2d,
-    block: ResBlock,
-}
-
 /// The autoencoder.
 #[derive(Module, Debug)]
 pub struct Vae {
     inc: ResBlock,
-    encoder: Vec<Down>,
+    encoder: Vec<DownStep>,
     to_moments: (Conv2d, Conv2d),
     inc_dec: ResBlock,
-    decoder: Vec<Up>,
+    decoder: Vec<UpStep>,
     out: Conv2d,
     out_deep: Conv2d,
 }
@@ -74,15 +60,8 @@ impl VaeConfig {
     pub fn init(&self, device: &Device) -> Vae {
         let w = &self.widths;
         let depth = w.len();
-        let encoder = (1..depth)
-            .map(|i| Down { down: conv_same(w[i - 1], w[i - 1], 3, 2, device), block: ResBlockConfig::new(w[i - 1], w[i]).init(device) })
-            .collect();
-        let decoder = (0..depth - 1)
-            .map(|i| Up {
-                up: ConvTranspose2dConfig::new([w[i + 1], w[i + 1]], [2, 2]).with_stride([2, 2]).init(device),
-                block: ResBlockConfig::new(w[i + 1], w[i]).init(device),
-            })
-            .collect();
+        let encoder = (1..depth).map(|i| DownStep::new(w[i - 1], w[i], 0, device)).collect();
+        let decoder = (0..depth - 1).map(|i| UpStep::new(w[i + 1], 0, w[i], 0, device)).collect();
         let e2 = 2 * self.latent_channels;
         Vae {
             inc: ResBlockConfig::new(self.channels, w[0]).init(device),
@@ -101,7 +80,7 @@ impl Vae {
     pub fn moments(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let mut h = self.inc.forward(x, None);
         for d in &self.encoder {
-            h = d.block.forward(d.down.forward(h), None);
+            h = d.forward(h, None);
         }
         let m = self.to_moments.1.forward(self.to_moments.0.forward(h));
         let e = m.dims()[1] / 2;
@@ -123,7 +102,7 @@ impl Vae {
             if i == 0 {
                 deep = Some(self.out_deep.forward(h.clone()));
             }
-            h = up.block.forward(up.up.forward(h), None);
+            h = up.forward(h, None, None);
         }
         (self.out.forward(h), deep.expect("at least two levels"))
     }

@@ -4,7 +4,7 @@
 //! denoiser 256–1024 with 1024-wide time embedding, AdamW 1e-4, batch 32, L1 on ε, T = 1000
 //! scaled-linear; DDIM 150 steps, η = 1, x̂0 not clipped.
 
-use crate::config::{apply_overrides, ConfigError};
+use crate::config::{read_toml, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -142,19 +142,11 @@ impl Default for SampleConfig {
 }
 
 impl SynthConfig {
-    /// Parses TOML text with `key=value` overrides, rejecting unknown keys, then checks values.
-    pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
-        apply_overrides(&mut doc, overrides)?;
-        let cfg: SynthConfig = doc.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+    /// Reads a config file (with `key=value` overrides), rejecting unknown keys, then checks it.
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let cfg: SynthConfig = read_toml(path, overrides)?;
         cfg.check()?;
         Ok(cfg)
-    }
-
-    /// Reads a config file.
-    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
-        Self::from_toml(&text, &path.display().to_string(), overrides)
     }
 
     /// As TOML.

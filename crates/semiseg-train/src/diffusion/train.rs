@@ -105,9 +105,39 @@ fn restore<M: Module + Clone>(path: &Path, net: M, optim: ModuleOptimizer) -> Re
     Ok((load_module(net, find(&parts, "net")?)?, load_optim(optim, find(&parts, "optim")?)?, state.iteration))
 }
 
-fn save<M: Module>(path: &Path, t: usize, net: &M, optim: &ModuleOptimizer) -> Result<(), String> {
-    let state = TrainState { iteration: t, best_score: None, best_iteration: None };
-    checkpoint::save(path, &state, &[module_part("net", net), optim_part("optim", optim)]).map_err(|e| e.to_string())
+/// What one stage's iterations share.
+struct Stage<'a> {
+    run: &'a SynthRun,
+    path: &'a Path,
+    name: &'static str,
+    lr: f64,
+    total: usize,
+    stop: &'a AtomicBool,
+}
+
+impl Stage<'_> {
+    /// The end of iteration `t`: checks the loss, steps the optimizer, logs (with `extra`), and
+    /// saves every [`SAVE_EVERY`] iterations, at the end, and when asked to stop.
+    fn step<M: Module + Clone>(&self, net: M, optim: &mut ModuleOptimizer, loss: Tensor<1>, t: &mut usize, extra: serde_json::Value, obs: &mut dyn Observer) -> Result<M, String> {
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            return Err(format!("{}: loss is {value} at iteration {} (checkpoint kept at iteration {t})", self.name, *t + 1));
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let net = optim.step(self.lr, net, grads);
+        *t += 1;
+        let mut record = json!({"stage": self.name, "iter": *t, "loss": value});
+        if let (Some(r), Some(e)) = (record.as_object_mut(), extra.as_object()) {
+            r.extend(e.clone());
+        }
+        log(self.run, record)?;
+        obs.step(*t, self.total, value, self.lr);
+        if *t == self.total || *t % SAVE_EVERY == 0 || self.stop.load(Ordering::SeqCst) {
+            let state = TrainState { iteration: *t, best_score: None, best_iteration: None };
+            checkpoint::save(self.path, &state, &[module_part("net", &net), optim_part("optim", optim)]).map_err(|e| e.to_string())?;
+        }
+        Ok(net)
+    }
 }
 
 fn train_vae(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &Device, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<usize, String> {
@@ -122,18 +152,8 @@ fn train_vae(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         let out = vae.forward(x.clone());
         let kl = out.kl.clone().into_scalar::<f32>();
         let loss = vae_loss(out.image, out.deep, out.kl, x);
-        let value = loss.clone().into_scalar::<f32>() as f64;
-        if !value.is_finite() {
-            return Err(format!("vae: loss is {value} at iteration {}", t + 1));
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &vae);
-        vae = optim.step(cfg.vae.lr, vae, grads);
-        t += 1;
-        log(run, json!({"stage": "vae", "iter": t, "loss": value, "kl": kl, "seconds": started.elapsed().as_secs_f64()}))?;
-        obs.step(t, total, value, cfg.vae.lr);
-        if t == total || t % SAVE_EVERY == 0 || stop.load(Ordering::SeqCst) {
-            save(&path, t, &vae, &optim)?;
-        }
+        let stage = Stage { run, path: &path, name: "vae", lr: cfg.vae.lr, total, stop };
+        vae = stage.step(vae, &mut optim, loss, &mut t, json!({"kl": kl, "seconds": started.elapsed().as_secs_f64()}), obs)?;
         if stop.load(Ordering::SeqCst) {
             break;
         }
@@ -177,18 +197,8 @@ fn train_ldm(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         let keep_class = cfg.ldm.class_conditional && rng.random::<f64>() >= cfg.ldm.class_dropout;
         let pred = net.forward(x_t, &steps, keep_class.then_some(classes.as_slice()));
         let loss = (pred - noise).abs().mean();
-        let value = loss.clone().into_scalar::<f32>() as f64;
-        if !value.is_finite() {
-            return Err(format!("ldm: loss is {value} at iteration {}", t + 1));
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = optim.step(cfg.ldm.lr, net, grads);
-        t += 1;
-        log(run, json!({"stage": "ldm", "iter": t, "loss": value, "seconds": started.elapsed().as_secs_f64()}))?;
-        obs.step(t, total, value, cfg.ldm.lr);
-        if t == total || t % SAVE_EVERY == 0 || stop.load(Ordering::SeqCst) {
-            save(&path, t, &net, &optim)?;
-        }
+        let stage = Stage { run, path: &path, name: "ldm", lr: cfg.ldm.lr, total, stop };
+        net = stage.step(net, &mut optim, loss, &mut t, json!({"seconds": started.elapsed().as_secs_f64()}), obs)?;
         if stop.load(Ordering::SeqCst) {
             break;
         }
