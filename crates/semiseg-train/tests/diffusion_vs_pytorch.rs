@@ -72,3 +72,32 @@ fn autoencoder_loss_matches_pytorch_msssim_and_medfusion() {
     let kl = Tensor::<1>::from_floats([e["kl"].as_f64().unwrap() as f32], &device);
     close("total", vae_loss(pred, deep, kl, target), e["total"].as_f64().unwrap());
 }
+
+#[test]
+fn denoiser_forward_matches_pytorch() {
+    use semiseg_nn::import::{import_ordered, Array};
+    use semiseg_nn::nets::DenoiserConfig;
+    let device = Device::flex();
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("expected_denoiser.json")).unwrap()).unwrap();
+    let flat: ndarray::Array1<f32> = ndarray_npy::read_npy(dir().join("den_params.npy")).unwrap();
+    let mut at = 0;
+    let arrays: Vec<Array> = e["shapes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let shape = usizes(s);
+            let n: usize = shape.iter().product();
+            at += n;
+            Array { shape, values: flat.as_slice().unwrap()[at - n..at].to_vec() }
+        })
+        .collect();
+    let net = DenoiserConfig::new()
+        .with_widths(usizes(&e["widths"]))
+        .with_time_channels(e["time_channels"].as_u64().unwrap() as usize)
+        .with_classes(e["classes"].as_u64().unwrap() as usize)
+        .init(&device);
+    let net = import_ordered(net, &arrays).unwrap();
+    let y = net.forward(tensor("den_x", &device), &usizes(&e["t"]), Some(&usizes(&e["c"])));
+    assert_close("denoiser forward", y, tensor("den_y", &device));
+}
