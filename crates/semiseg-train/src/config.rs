@@ -120,6 +120,11 @@ pub struct ModelConfig {
     pub feature_scale: usize,
     /// MGCC widths are this times 16..256 (the paper: 4).
     pub dim_mult: usize,
+    /// MGCC: perturb all five feature levels of the auxiliary decoders (the reference) or only
+    /// the bottleneck.
+    pub perturb_all_levels: bool,
+    /// MGCC: feature noise shared by the batch (the reference) or drawn per sample.
+    pub shared_noise: bool,
 }
 
 /// The semi-supervised method and its loss terms.
@@ -242,7 +247,7 @@ impl Default for DataConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { name: "unet2d".into(), classes: 4, width: 1.0, feature_scale: 4, dim_mult: 4 }
+        Self { name: "unet2d".into(), classes: 4, width: 1.0, feature_scale: 4, dim_mult: 4, perturb_all_levels: true, shared_noise: true }
     }
 }
 

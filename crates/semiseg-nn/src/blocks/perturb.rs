@@ -16,21 +16,28 @@ pub enum Perturbation {
 }
 
 impl Perturbation {
-    /// Applies the perturbation to one feature map.
+    /// Applies the perturbation to one feature map (feature noise shared by the batch, as the
+    /// reference).
     pub fn apply(self, x: Tensor<4>) -> Tensor<4> {
+        self.apply_with(x, true)
+    }
+
+    /// [`Perturbation::apply`], with feature noise shared by the batch or drawn per sample.
+    pub fn apply_with(self, x: Tensor<4>, shared_noise: bool) -> Tensor<4> {
         match self {
-            Self::FeatureNoise => feature_noise(x),
+            Self::FeatureNoise => feature_noise(x, shared_noise),
             Self::Dropout => always_dropout(x, 0.3),
             Self::FeatureDropout => feature_dropout(x),
         }
     }
 }
 
-/// `x + x ⊙ n` with one noise tensor `[1, C, H, W]` drawn from U(−0.3, 0.3).
-pub fn feature_noise(x: Tensor<4>) -> Tensor<4> {
-    let [_, c, h, w] = x.dims();
-    let n = Tensor::<4>::random([1, c, h, w], Distribution::Uniform(-0.3, 0.3), &x.device());
-    x.clone() + x * n
+/// `x + x ⊙ n`, `n ~ U(−0.3, 0.3)`: one `[1, C, H, W]` draw for the batch (`shared`, the SSL4MIS
+/// and MGCC code), or one per sample.
+pub fn feature_noise(x: Tensor<4>, shared: bool) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let noise = Tensor::<4>::random([if shared { 1 } else { n }, c, h, w], Distribution::Uniform(-0.3, 0.3), &x.device());
+    x.clone() + x * noise
 }
 
 /// Inverted dropout with probability `p`, whatever the module mode.
@@ -49,4 +56,20 @@ pub fn feature_dropout(x: Tensor<4>) -> Tensor<4> {
     let u = Tensor::<1>::random([1], Distribution::Uniform(0.7, 0.9), &device).reshape([1, 1, 1, 1]);
     let keep = attention.lower(max * u).float();
     x * keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_noise_shared_or_per_sample() {
+        let device = Device::flex();
+        let x = Tensor::<4>::ones([2, 3, 4, 4], &device);
+        let same = |y: Tensor<4>| y.clone().narrow(0, 0, 1).equal(y.narrow(0, 1, 1)).all().into_scalar::<bool>();
+        assert!(same(feature_noise(x.clone(), true)), "one draw for the batch");
+        assert!(!same(feature_noise(x.clone(), false)), "one draw per sample");
+        let y = feature_noise(x, false);
+        assert!(y.clone().greater_equal_elem(0.7).all().into_scalar::<bool>() && y.lower_equal_elem(1.3).all().into_scalar::<bool>());
+    }
 }

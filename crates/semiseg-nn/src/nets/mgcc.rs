@@ -33,6 +33,13 @@ pub struct MgccConfig {
     /// Layers per ConvMixer block.
     #[config(default = 3)]
     pub mixer_depth: usize,
+    /// Perturb all five feature levels seen by an auxiliary decoder (the reference), or only
+    /// the bottleneck (CCT's original design).
+    #[config(default = true)]
+    pub perturb_all_levels: bool,
+    /// Feature noise shared by the batch (the reference), or drawn per sample.
+    #[config(default = true)]
+    pub shared_noise: bool,
 }
 
 fn conv(cin: usize, cout: usize, k: usize, dilation: usize, groups: usize, device: &Device) -> Conv2d {
@@ -169,6 +176,8 @@ pub struct Mgcc {
     mixers: Vec<Vec<MixerLayer>>,
     main: Decoder,
     aux: Vec<Decoder>,
+    perturb_all_levels: bool,
+    shared_noise: bool,
 }
 
 /// Main and auxiliary logits of a training forward pass.
@@ -192,6 +201,8 @@ impl MgccConfig {
             mixers: (0..3).map(|_| (0..self.mixer_depth).map(|_| MixerLayer::new(w[4], self.mixer_kernel, device)).collect()).collect(),
             main: Decoder::new(&w, device),
             aux: (0..3).map(|_| Decoder::new(&w, device)).collect(),
+            perturb_all_levels: self.perturb_all_levels,
+            shared_noise: self.shared_noise,
         }
     }
 }
@@ -233,7 +244,14 @@ impl Mgcc {
             .iter()
             .zip(MGCC_PERTURBATIONS)
             .enumerate()
-            .map(|(k, (dec, p))| dec.forward(&with_bottleneck(&levels[k]).into_iter().map(|f| p.apply(f)).collect::<Vec<_>>()))
+            .map(|(k, (dec, p))| {
+                let feats: Vec<Tensor<4>> = with_bottleneck(&levels[k])
+                    .into_iter()
+                    .enumerate()
+                    .map(|(level, f)| if self.perturb_all_levels || level == 4 { p.apply_with(f, self.shared_noise) } else { f })
+                    .collect();
+                dec.forward(&feats)
+            })
             .collect();
         MgccOutput { main, aux }
     }

@@ -47,7 +47,13 @@ pub struct MgccMethod {
 impl MgccMethod {
     /// Builds the network and optimizer.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        let net = MgccConfig::new().with_in_channels(cfg.data.channels).with_dim_mult(cfg.model.dim_mult).init(device);
+        let m = &cfg.model;
+        let net = MgccConfig::new()
+            .with_in_channels(cfg.data.channels)
+            .with_dim_mult(m.dim_mult)
+            .with_perturb_all_levels(m.perturb_all_levels)
+            .with_shared_noise(m.shared_noise)
+            .init(device);
         Self { model: Trained::with_net(net, cfg), cfg: cfg.clone() }
     }
 }
