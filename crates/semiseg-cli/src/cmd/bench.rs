@@ -11,6 +11,8 @@
 //!
 //! `--model clcc`: the same for CLCC's ProjUNet at 320² (RGB), every image whole and as its 5×5
 //! grid of 64² patches, structure + PatchNCE + consistency loss (`torch_bench.py --model clcc`).
+//! `--model mgcc`: MGCC at `dim_mult` 4 (122 M parameters), RGB 256², four decoders
+//! (`torch_bench.py --model mgcc`).
 
 use anyhow::{bail, Result};
 use ndarray::{ArrayD, Dimension, IxDyn};
@@ -25,7 +27,7 @@ use std::time::Instant;
 /// Time a workload on this machine.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to time: `metrics`, `unet2d`, `clcc`.
+    /// What to time: `metrics`, `unet2d`, `clcc`, `mgcc`.
     #[arg(long)]
     model: String,
     /// Network benchmarks: `train` (one full iteration) or `infer` (eval-mode forward).
@@ -77,8 +79,8 @@ pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
 pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
-        "unet2d" | "clcc" => super::bench_net::bench_network(&args.model, &args.mode, args.batch, &args.size, args.warmup, args.iters, args.json),
-        other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc"),
+        "unet2d" | "clcc" | "mgcc" => super::bench_net::bench_network(&args.model, &args.mode, args.batch, &args.size, args.warmup, args.iters, args.json),
+        other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc, mgcc"),
     }
 }
 

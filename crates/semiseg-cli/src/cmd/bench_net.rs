@@ -10,10 +10,10 @@ use semiseg_nn::burn::optim::{momentum::MomentumConfig, decay::WeightDecayConfig
 use semiseg_nn::burn::prelude::*;
 use semiseg_nn::burn::tensor::activation::{log_softmax, softmax};
 use semiseg_nn::burn::tensor::{Distribution, TensorData};
-use semiseg_nn::nets::{ProjUNet, ProjUNetConfig, UNet, UNetConfig, PROJ_STRIDE};
+use semiseg_nn::nets::{Mgcc, MgccConfig, ProjUNet, ProjUNetConfig, UNet, UNetConfig, PROJ_STRIDE};
 use semiseg_train::losses::binary::structure_loss;
 use semiseg_train::losses::contrast::patch_nce;
-use semiseg_train::methods::clcc_consistency;
+use semiseg_train::methods::{clcc_consistency, mgcc_loss};
 use semiseg_train::patch_grid::to_patches;
 use semiseg_nn::params::trainable_params;
 use serde_json::json;
@@ -104,7 +104,35 @@ impl Workload for ClccWorkload {
     }
 }
 
-/// Times `model` (`unet2d`: SSL4MIS UNet 1 → 2 classes; `clcc`: ProjUNet, RGB).
+/// MGCC as torch_bench.py's `loss_mgcc`: the four decoders' BCE + Dice on the first half, the
+/// sigmoid MSE between the main and each auxiliary decoder on the second half.
+struct MgccWorkload {
+    net: Mgcc,
+    optim: semiseg_nn::burn::optim::ModuleOptimizer,
+    x: Tensor<4>,
+    y_fg: Tensor<4>,
+}
+
+impl Workload for MgccWorkload {
+    fn train_step(&mut self) {
+        let labeled = (self.x.dims()[0] / 2).max(1);
+        let out = self.net.forward_all(self.x.clone());
+        let (sup, cons) = mgcc_loss(&out, self.y_fg.clone().narrow(0, 0, labeled), labeled);
+        let loss = match cons {
+            Some(c) => sup + c,
+            None => sup,
+        };
+        let _ = loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        self.net = self.optim.step(0.01, self.net.clone(), grads);
+    }
+    fn infer(&self) {
+        let _ = self.net.forward(self.x.clone()).into_data();
+    }
+}
+
+/// Times `model` (`unet2d`: SSL4MIS UNet 1 → 2 classes; `clcc`: ProjUNet, RGB; `mgcc`: MGCC at
+/// `dim_mult` 4, RGB).
 pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: usize, iters: usize, as_json: bool) -> Result<()> {
     let [h, w] = parse_size(size)?;
     let clcc = model == "clcc";
@@ -115,7 +143,12 @@ pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: 
     let device = if train { Device::flex().autodiff() } else { Device::flex() };
     device.seed(0);
     let y_fg = bench_labels(batch, h, w, &device);
-    let (mut work, params): (Box<dyn Workload>, usize) = if clcc {
+    let (mut work, params): (Box<dyn Workload>, usize) = if model == "mgcc" {
+        let net = MgccConfig::new().init(&device);
+        let params = trainable_params(&net);
+        let x = Tensor::<4>::random([batch, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
+        (Box::new(MgccWorkload { net, optim: bench_sgd(), x, y_fg: y_fg.unsqueeze_dim(1) }), params)
+    } else if clcc {
         let net = ProjUNetConfig::new().init(&device);
         let params = trainable_params(&net);
         let x = Tensor::<4>::random([batch, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
