@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One run, same machine: torch_bench.py vs semiseg bench on the same network, batch, size, loss
+# and optimizer, 2 threads each, median of the timed iterations. Prints both and the ratio.
+#   bench/network_ratio.sh MODEL [train|infer] [PYTHON] [REFERENCE_DIR]   (PYTHON needs torch)
+#   e.g. bench/network_ratio.sh clcc train /work/venv/bin/python
+set -euo pipefail
+model=$1
+mode=${2:-train}
+py=${3:-python3}
+ref=${4:-../shared/reference}
+cargo build --release -q -p semiseg-cli
+torch=$("$py" "$ref/torch_bench.py" --model "$model" --mode "$mode" --threads 2 --json --no-flops)
+rust=$(RAYON_NUM_THREADS=2 ./target/release/semiseg bench --model "$model" --mode "$mode" --json)
+echo "pytorch: $torch"
+echo "semiseg: $rust"
+"$py" - "$torch" "$rust" <<'PY'
+import json, sys
+t, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+tm = t.get("median_ms") or t.get("median_s", 0) * 1000
+print(f"{r['model']} {r['mode']} batch {r['batch']} {r['size']}: PyTorch {tm:,.0f} ms, semiseg {r['median_ms']:,.0f} ms "
+      f"= {r['median_ms'] / tm:.2f}x the PyTorch time")
+PY
