@@ -4,7 +4,7 @@ use crate::progress::bar;
 use anyhow::{anyhow, Result};
 use semiseg_nn::burn::prelude::Device;
 use semiseg_train::evaluate::{evaluate, write_report};
-use semiseg_train::trainer::{dataset_splits, load_run, split_cases};
+use semiseg_train::trainer::{dataset_splits, load_run, split_cases, RunDir};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -59,7 +59,9 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         ""
     };
-    let meta = json!({"checkpoint": args.from.checkpoint, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention,
+    let ckpt_path = if args.from.checkpoint.ends_with(".ckpt") { PathBuf::from(&args.from.checkpoint) } else { RunDir(run_dir.clone()).checkpoint(&args.from.checkpoint) };
+    let iteration = semiseg_train::checkpoint::load(&ckpt_path).map_err(|e| anyhow!(e))?.0.iteration;
+    let meta = json!({"checkpoint": args.from.checkpoint, "iteration": iteration, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention,
         "resolution": cfg.eval.resolution, "logit_threshold": cfg.eval.logit_threshold,
         "spacing": if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" }, "note": on_test_note});
     let summary = write_report(&out, &rows, meta)?;
