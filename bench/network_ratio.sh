@@ -10,7 +10,10 @@ py=${3:-python3}
 ref=${4:-../shared/reference}
 cargo build --release -q -p semiseg-cli
 torch=$("$py" "$ref/torch_bench.py" --model "$model" --mode "$mode" --threads 2 --json --no-flops)
-rust=$(RAYON_NUM_THREADS=2 ./target/release/semiseg bench --model "$model" --mode "$mode" --json)
+# the same batch and size as the reference used (its defaults per network)
+batch=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["batch"])' "$torch")
+size=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["size"])' "$torch")
+rust=$(RAYON_NUM_THREADS=2 ./target/release/semiseg bench --model "$model" --mode "$mode" --batch "$batch" --size "$size" --json)
 echo "pytorch: $torch"
 echo "semiseg: $rust"
 "$py" - "$torch" "$rust" <<'PY'
