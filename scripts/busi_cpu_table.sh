@@ -12,12 +12,11 @@ cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
 for seed in 41 64 1337; do
   synth="$runs/synth-$seed"
-  if [ ! -f "$synth/checkpoints/ldm.ckpt" ] || ! grep -q '"stage":"ldm","iter":3000' "$synth/synth.jsonl" 2>/dev/null; then
-    if [ -f "$synth/synth.toml" ]; then
-      $bin synth train --resume --out "$synth"
-    else
-      $bin synth train --config configs/synth-busi-cpu.toml --out "$synth" --set data.split_seed=$seed --set seed=$seed
-    fi
+  # a finished stage is skipped, an interrupted one continues
+  if [ -f "$synth/synth.toml" ]; then
+    $bin synth train --resume --out "$synth"
+  else
+    $bin synth train --config configs/synth-busi-cpu.toml --out "$synth" --set data.split_seed=$seed --set seed=$seed
   fi
   $bin synth sample --run "$synth" --n 468 --out "$synth/samples"
   for cfg in supervised-busi-cpu mgcc-busi-cpu mgcc-synth-busi-cpu; do
