@@ -110,3 +110,18 @@ fn la_and_acdc_inspect_clean() {
         assert!(!report.has_errors(), "{}", report.to_text());
     }
 }
+
+#[test]
+fn kvasir_random_split_is_the_documented_one() {
+    // configs/splits/kvasir-80-10-10-seed42/ records the split the Kvasir configs draw
+    // (data.random_split = [0.8, 0.1, 0.1], split_seed = 42); a change of RNG or order shows here.
+    let Some(root) = shared_data("kvasir") else { return };
+    let ds = detect(&root).unwrap();
+    let drawn = semiseg_data::split::redraw_splits(&ds.splits, &[0.8, 0.1, 0.1], 42);
+    let lists = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/splits/kvasir-80-10-10-seed42");
+    for name in ["train", "val", "test"] {
+        let want = std::fs::read_to_string(lists.join(format!("{name}.list"))).unwrap();
+        let got: String = drawn[name].iter().map(|c| format!("{}\n", c.id)).collect();
+        assert_eq!(got, want, "split {name}");
+    }
+}
