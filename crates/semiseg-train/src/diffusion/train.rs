@@ -116,9 +116,11 @@ struct Stage<'a> {
 }
 
 impl Stage<'_> {
-    /// The end of iteration `t`: checks the loss, steps the optimizer, logs (with `extra`), and
-    /// saves every [`SAVE_EVERY`] iterations, at the end, and when asked to stop.
-    fn step<M: Module + Clone>(&self, net: M, optim: &mut ModuleOptimizer, loss: Tensor<1>, t: &mut usize, extra: serde_json::Value, obs: &mut dyn Observer) -> Result<M, String> {
+    /// The end of iteration `t` (begun at `started`): checks the loss, steps the optimizer, logs
+    /// (with `extra` and the iteration's seconds), and saves every [`SAVE_EVERY`] iterations, at
+    /// the end, and when asked to stop.
+    #[allow(clippy::too_many_arguments)]
+    fn step<M: Module + Clone>(&self, net: M, optim: &mut ModuleOptimizer, loss: Tensor<1>, t: &mut usize, started: Instant, extra: serde_json::Value, obs: &mut dyn Observer) -> Result<M, String> {
         let value = loss.clone().into_scalar::<f32>() as f64;
         if !value.is_finite() {
             return Err(format!("{}: loss is {value} at iteration {} (checkpoint kept at iteration {t})", self.name, *t + 1));
@@ -126,7 +128,7 @@ impl Stage<'_> {
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         let net = optim.step(self.lr, net, grads);
         *t += 1;
-        let mut record = json!({"stage": self.name, "iter": *t, "loss": value});
+        let mut record = json!({"stage": self.name, "iter": *t, "loss": value, "seconds": started.elapsed().as_secs_f64()});
         if let (Some(r), Some(e)) = (record.as_object_mut(), extra.as_object()) {
             r.extend(e.clone());
         }
@@ -153,7 +155,7 @@ fn train_vae(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         let kl = out.kl.clone().into_scalar::<f32>();
         let loss = vae_loss(out.image, out.deep, out.kl, x);
         let stage = Stage { run, path: &path, name: "vae", lr: cfg.vae.lr, total, stop };
-        vae = stage.step(vae, &mut optim, loss, &mut t, json!({"kl": kl, "seconds": started.elapsed().as_secs_f64()}), obs)?;
+        vae = stage.step(vae, &mut optim, loss, &mut t, started, json!({"kl": kl}), obs)?;
         if stop.load(Ordering::SeqCst) {
             break;
         }
@@ -198,7 +200,7 @@ fn train_ldm(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         let pred = net.forward(x_t, &steps, keep_class.then_some(classes.as_slice()));
         let loss = (pred - noise).abs().mean();
         let stage = Stage { run, path: &path, name: "ldm", lr: cfg.ldm.lr, total, stop };
-        net = stage.step(net, &mut optim, loss, &mut t, json!({"seconds": started.elapsed().as_secs_f64()}), obs)?;
+        net = stage.step(net, &mut optim, loss, &mut t, started, json!({}), obs)?;
         if stop.load(Ordering::SeqCst) {
             break;
         }
