@@ -32,7 +32,7 @@ label_h, gap = 18, 4
 s = a.size
 grid = Image.new("RGB", (a.n * (s + gap) + gap, (1 + a.rows) * (s + gap) + 2 * label_h + gap), "white")
 draw = ImageDraw.Draw(grid)
-draw.text((gap, 2), "real (training split)", fill="black")
+draw.text((gap, 2), "real BUSI images" + (" (training split)" if a.ids else ""), fill="black")
 for i, p in enumerate(real):
     grid.paste(Image.open(p).convert("RGB").resize((s, s), Image.BILINEAR), (gap + i * (s + gap), label_h))
 y0 = label_h + s + gap
