@@ -6,7 +6,8 @@
 //! in evaluation mode, as PyTorch's `model.eval()` under `no_grad`.
 
 use anyhow::{bail, Result};
-use semiseg_nn::burn::optim::{momentum::MomentumConfig, decay::WeightDecayConfig, GradientsParams, SgdConfig};
+use semiseg_nn::burn::module::Module;
+use semiseg_nn::burn::optim::{decay::WeightDecayConfig, momentum::MomentumConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use semiseg_nn::burn::prelude::*;
 use semiseg_nn::burn::tensor::activation::{log_softmax, softmax};
 use semiseg_nn::burn::tensor::{Distribution, TensorData};
@@ -44,8 +45,29 @@ trait Workload {
     fn infer(&self);
 }
 
+/// A network on a fixed input, with the loss torch_bench.py trains it on and its inference path.
+struct Timed<M> {
+    net: M,
+    optim: ModuleOptimizer,
+    x: Tensor<4>,
+    loss: Box<dyn Fn(&M, &Tensor<4>) -> Tensor<1>>,
+    infer: fn(&M, Tensor<4>) -> Tensor<4>,
+}
+
+impl<M: Module + Clone> Workload for Timed<M> {
+    fn train_step(&mut self) {
+        let loss = (self.loss)(&self.net, &self.x);
+        let _ = loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        self.net = self.optim.step(0.01, self.net.clone(), grads);
+    }
+    fn infer(&self) {
+        let _ = (self.infer)(&self.net, self.x.clone()).into_data();
+    }
+}
+
 /// The SGD of torch_bench.py: 0.01, momentum 0.9 (no dampening), weight decay 1e-4.
-fn bench_sgd() -> semiseg_nn::burn::optim::ModuleOptimizer {
+fn bench_sgd() -> ModuleOptimizer {
     SgdConfig::new()
         .with_momentum(Some(MomentumConfig::new().with_momentum(0.9).with_dampening(0.0)))
         .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
@@ -58,77 +80,9 @@ fn bench_labels(n: usize, h: usize, w: usize, device: &Device) -> Tensor<3> {
     Tensor::<3>::from_data(TensorData::new(labels, [n, h, w]), device)
 }
 
-struct UNetWorkload {
-    net: UNet,
-    optim: semiseg_nn::burn::optim::ModuleOptimizer,
-    x: Tensor<4>,
-    y_onehot: Tensor<4>,
-    y_fg: Tensor<3>,
-}
-
-impl Workload for UNetWorkload {
-    fn train_step(&mut self) {
-        let loss = bench_loss(self.net.forward(self.x.clone()), self.y_onehot.clone(), self.y_fg.clone());
-        let _ = loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-        self.net = self.optim.step(0.01, self.net.clone(), grads);
-    }
-    fn infer(&self) {
-        let _ = self.net.forward(self.x.clone()).into_data();
-    }
-}
-
-/// CLCC as torch_bench.py's `loss_clcc`: every image whole and as its 5×5 grid of patches, the
-/// supervised loss on the first half, PatchNCE on all, consistency on all.
-struct ClccWorkload {
-    net: ProjUNet,
-    optim: semiseg_nn::burn::optim::ModuleOptimizer,
-    x: Tensor<4>,
-    y_fg: Tensor<4>,
-    grid: usize,
-}
-
-impl Workload for ClccWorkload {
-    fn train_step(&mut self) {
-        let labeled = (self.x.dims()[0] / 2).max(1);
-        let (full, q) = self.net.forward_with_projection(self.x.clone());
-        let (patches, k) = self.net.forward_with_projection(to_patches(self.x.clone(), self.grid));
-        let sup = structure_loss(full.clone().narrow(0, 0, labeled), self.y_fg.clone().narrow(0, 0, labeled), false);
-        let loss = sup + patch_nce(q, k.detach(), 0.07) + clcc_consistency(full, patches, self.grid);
-        let _ = loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-        self.net = self.optim.step(0.01, self.net.clone(), grads);
-    }
-    fn infer(&self) {
-        let _ = self.net.forward(self.x.clone()).into_data();
-    }
-}
-
-/// MGCC as torch_bench.py's `loss_mgcc`: the four decoders' BCE + Dice on the first half, the
-/// sigmoid MSE between the main and each auxiliary decoder on the second half.
-struct MgccWorkload {
-    net: Mgcc,
-    optim: semiseg_nn::burn::optim::ModuleOptimizer,
-    x: Tensor<4>,
-    y_fg: Tensor<4>,
-}
-
-impl Workload for MgccWorkload {
-    fn train_step(&mut self) {
-        let labeled = (self.x.dims()[0] / 2).max(1);
-        let out = self.net.forward_all(self.x.clone());
-        let (sup, cons) = mgcc_loss(&out, self.y_fg.clone().narrow(0, 0, labeled), labeled);
-        let loss = match cons {
-            Some(c) => sup + c,
-            None => sup,
-        };
-        let _ = loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-        self.net = self.optim.step(0.01, self.net.clone(), grads);
-    }
-    fn infer(&self) {
-        let _ = self.net.forward(self.x.clone()).into_data();
-    }
+/// The labeled part of a torch_bench.py batch: the first half (at least one sample).
+fn labeled_part(batch: usize) -> usize {
+    (batch / 2).max(1)
 }
 
 /// Times `model` (`unet2d`: SSL4MIS UNet 1 → 2 classes; `clcc`: ProjUNet, RGB; `mgcc`: MGCC at
@@ -143,22 +97,38 @@ pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: 
     let device = if train { Device::flex().autodiff() } else { Device::flex() };
     device.seed(0);
     let y_fg = bench_labels(batch, h, w, &device);
-    let (mut work, params): (Box<dyn Workload>, usize) = if model == "mgcc" {
+    let channels = if model == "unet2d" { 1 } else { 3 };
+    let x = Tensor::<4>::random([batch, channels, h, w], Distribution::Normal(0.0, 1.0), &device);
+    let labeled = labeled_part(batch);
+    let (params, mut work): (usize, Box<dyn Workload>) = if model == "mgcc" {
+        // torch_bench.py's `loss_mgcc`: the four decoders' BCE + Dice on the labeled half, the
+        // sigmoid MSE between the main and each auxiliary decoder on the rest.
         let net = MgccConfig::new().init(&device);
-        let params = trainable_params(&net);
-        let x = Tensor::<4>::random([batch, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
-        (Box::new(MgccWorkload { net, optim: bench_sgd(), x, y_fg: y_fg.unsqueeze_dim(1) }), params)
+        let y = y_fg.unsqueeze_dim::<4>(1).narrow(0, 0, labeled);
+        let loss = move |net: &Mgcc, x: &Tensor<4>| {
+            let (sup, cons) = mgcc_loss(&net.forward_all(x.clone()), y.clone(), labeled);
+            match cons {
+                Some(c) => sup + c,
+                None => sup,
+            }
+        };
+        (trainable_params(&net), Box::new(Timed { net, optim: bench_sgd(), x, loss: Box::new(loss), infer: Mgcc::forward }))
     } else if clcc {
+        // torch_bench.py's `loss_clcc`: every image whole and as its grid of 64² patches, the
+        // structure loss on the labeled half, PatchNCE and consistency on all.
         let net = ProjUNetConfig::new().init(&device);
-        let params = trainable_params(&net);
-        let x = Tensor::<4>::random([batch, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
-        (Box::new(ClccWorkload { net, optim: bench_sgd(), x, y_fg: y_fg.unsqueeze_dim(1), grid: h / PROJ_STRIDE }), params)
+        let (y, grid) = (y_fg.unsqueeze_dim::<4>(1).narrow(0, 0, labeled), h / PROJ_STRIDE);
+        let loss = move |net: &ProjUNet, x: &Tensor<4>| {
+            let (full, q) = net.forward_with_projection(x.clone());
+            let (patches, k) = net.forward_with_projection(to_patches(x.clone(), grid));
+            structure_loss(full.clone().narrow(0, 0, labeled), y.clone(), false) + patch_nce(q, k.detach(), 0.07) + clcc_consistency(full, patches, grid)
+        };
+        (trainable_params(&net), Box::new(Timed { net, optim: bench_sgd(), x, loss: Box::new(loss), infer: ProjUNet::forward }))
     } else {
         let net = UNetConfig::new().init(&device);
-        let params = trainable_params(&net);
-        let x = Tensor::<4>::random([batch, 1, h, w], Distribution::Normal(0.0, 1.0), &device);
         let y_onehot = Tensor::cat(vec![y_fg.clone().neg().add_scalar(1.0).unsqueeze_dim(1), y_fg.clone().unsqueeze_dim(1)], 1);
-        (Box::new(UNetWorkload { net, optim: bench_sgd(), x, y_onehot, y_fg }), params)
+        let loss = move |net: &UNet, x: &Tensor<4>| bench_loss(net.forward(x.clone()), y_onehot.clone(), y_fg.clone());
+        (trainable_params(&net), Box::new(Timed { net, optim: bench_sgd(), x, loss: Box::new(loss), infer: UNet::forward }))
     };
     let mut times = Vec::new();
     for i in 0..warmup + iters.max(1) {
