@@ -47,6 +47,20 @@ fn at_network_size(label: &LabelMap, [h, w]: [usize; 2]) -> LabelMap {
     LabelMap { data, spatial_dims: label.spatial_dims, geometry: Geometry::unit() }
 }
 
+/// `meta` with how the config scores: convention, resolution, threshold and distance units.
+pub fn with_scoring(mut meta: serde_json::Value, cfg: &Config) -> serde_json::Value {
+    let spacing = if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" };
+    for (k, v) in [
+        ("convention", serde_json::json!(cfg.eval.convention)),
+        ("resolution", serde_json::json!(cfg.eval.resolution)),
+        ("logit_threshold", serde_json::json!(cfg.eval.logit_threshold)),
+        ("spacing", serde_json::json!(spacing)),
+    ] {
+        meta[k] = v;
+    }
+    meta
+}
+
 /// Writes `per_case.csv` and `summary.json` into `dir`; returns the summary.
 pub fn write_report(dir: &Path, rows: &[CaseRow], meta: serde_json::Value) -> Result<Summary, semiseg_data::DataError> {
     let summary = Summary::of(rows);

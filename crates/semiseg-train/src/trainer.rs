@@ -10,7 +10,7 @@ use crate::checkpoint::{self, TrainState};
 use crate::config::Config;
 use crate::data::sampler::derive_seed;
 use crate::data::{load_samples, Batch, BatchLoader, Sample, TwoStreamSampler};
-use crate::evaluate::{evaluate, write_report};
+use crate::evaluate::{evaluate, with_scoring, write_report};
 use crate::losses::one_hot;
 use crate::methods::{self, DeviceBatch, Method};
 use crate::schedule::learning_rate;
@@ -87,6 +87,8 @@ pub struct TrainData {
     pub val: Vec<Case>,
     /// Test cases.
     pub test: Vec<Case>,
+    /// Every split of the dataset as the config draws them (for the run's record).
+    pub splits: BTreeMap<String, Vec<Case>>,
 }
 
 /// The splits of the config's dataset: its own lists, or redrawn when `data.random_split` is set.
@@ -137,13 +139,14 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
             Ok(split_cases(&splits, name, cfg)?.to_vec())
         }
     };
-    Ok(TrainData { labeled, unlabeled, val: pick(&cfg.data.val_split)?, test: pick(&cfg.data.test_split)? })
+    let (val, test) = (pick(&cfg.data.val_split)?, pick(&cfg.data.test_split)?);
+    Ok(TrainData { labeled, unlabeled, val, test, splits })
 }
 
 /// Writes the case ids of every split into `<run>/splits/<name>.list`, so a drawn split is on
 /// record next to the results.
-fn write_split_lists(cfg: &Config, run: &RunDir) -> Result<(), String> {
-    for (name, cases) in dataset_splits(cfg)? {
+fn write_split_lists(splits: &BTreeMap<String, Vec<Case>>, run: &RunDir) -> Result<(), String> {
+    for (name, cases) in splits {
         let text: String = cases.iter().map(|c| format!("{}\n", c.id)).collect();
         semiseg_data::io::atomic::write_bytes(&run.0.join("splits").join(format!("{name}.list")), text.as_bytes()).map_err(|e| e.to_string())?;
     }
@@ -207,7 +210,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         obs.message(&format!("resumed at iteration {}", state.iteration));
     } else {
         semiseg_data::io::atomic::write_bytes(&run.config(), cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
-        write_split_lists(cfg, run)?;
+        write_split_lists(&data.splits, run)?;
         let _ = std::fs::remove_file(run.log());
     }
     if !cfg.data.val_split.is_empty() && cfg.data.val_split == cfg.data.test_split {
@@ -298,23 +301,33 @@ pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: 
     let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
     let meta = json!({
         "checkpoint": name, "iteration": state.iteration, "split": cfg.data.test_split,
-        "convention": cfg.eval.convention, "resolution": cfg.eval.resolution, "logit_threshold": cfg.eval.logit_threshold,
-        "spacing": if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" },
         "selection": match (name, cfg.data.val_split == cfg.data.test_split) {
             ("best", true) => "best mean Dice on the validation split, WHICH IS THE TEST SPLIT (optimistic)",
             ("best", false) => "best mean Dice on the validation split",
             _ => "last iteration",
         },
     });
-    let summary = write_report(&run.eval(&format!("test_{name}")), &rows, meta).map_err(|e| e.to_string())?;
+    let summary = write_report(&run.eval(&format!("test_{name}")), &rows, with_scoring(meta, cfg)).map_err(|e| e.to_string())?;
     let dice = summary.overall["dice"].mean;
     obs.message(&format!("test ({name} checkpoint, iteration {}): Dice {:.4}, HD95 {:.2}", state.iteration, dice, summary.overall["hd95"].mean));
     Ok(dice)
 }
 
+/// A trained checkpoint ready for prediction.
+pub struct LoadedRun {
+    /// The run's config.
+    pub cfg: Config,
+    /// The inference network.
+    pub net: semiseg_nn::nets::Segmenter,
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The iteration the checkpoint was saved at.
+    pub iteration: usize,
+}
+
 /// The config of a run and the inference network of one of its checkpoints (`best`, `last`,
 /// `iter_N`, or a path to a `.ckpt` file inside a run's `checkpoints/`).
-pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<(Config, semiseg_nn::nets::Segmenter, PathBuf), String> {
+pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<LoadedRun, String> {
     let as_path = PathBuf::from(checkpoint);
     let (run_dir, ckpt) = if as_path.extension().is_some_and(|e| e == "ckpt") {
         let dir = as_path.parent().and_then(Path::parent).map(Path::to_path_buf).ok_or_else(|| format!("{checkpoint}: expected <run>/checkpoints/<name>.ckpt"))?;
@@ -325,8 +338,8 @@ pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<(Config, semiseg
         (dir, p)
     };
     let cfg = Config::from_file(&run_dir.join("config.toml"), &[]).map_err(|e| e.to_string())?;
-    let (_, parts) = checkpoint::load(&ckpt)?;
+    let (state, parts) = checkpoint::load(&ckpt)?;
     let mut method = methods::build(&cfg, &Device::flex().autodiff());
     method.load(&parts)?;
-    Ok((cfg, method.inference_net(), run_dir))
+    Ok(LoadedRun { net: method.inference_net(), cfg, dir: run_dir, iteration: state.iteration })
 }

@@ -3,8 +3,8 @@
 use crate::progress::bar;
 use anyhow::{anyhow, Result};
 use semiseg_nn::burn::prelude::Device;
-use semiseg_train::evaluate::{evaluate, write_report};
-use semiseg_train::trainer::{dataset_splits, load_run, split_cases, RunDir};
+use semiseg_train::evaluate::{evaluate, with_scoring, write_report};
+use semiseg_train::trainer::{dataset_splits, load_run, split_cases, LoadedRun};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -34,7 +34,7 @@ pub struct Args {
 
 /// Runs `semiseg eval`.
 pub fn run(args: Args) -> Result<()> {
-    let (mut cfg, net, run_dir) = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
+    let LoadedRun { mut cfg, net, dir: run_dir, iteration } = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
     if let Some(d) = &args.data {
         cfg.data.root = d.clone();
     }
@@ -59,12 +59,8 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         ""
     };
-    let ckpt_path = if args.from.checkpoint.ends_with(".ckpt") { PathBuf::from(&args.from.checkpoint) } else { RunDir(run_dir.clone()).checkpoint(&args.from.checkpoint) };
-    let iteration = semiseg_train::checkpoint::load(&ckpt_path).map_err(|e| anyhow!(e))?.0.iteration;
-    let meta = json!({"checkpoint": args.from.checkpoint, "iteration": iteration, "split": args.split, "data": cfg.data.root, "convention": cfg.eval.convention,
-        "resolution": cfg.eval.resolution, "logit_threshold": cfg.eval.logit_threshold,
-        "spacing": if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" }, "note": on_test_note});
-    let summary = write_report(&out, &rows, meta)?;
+    let meta = json!({"checkpoint": args.from.checkpoint, "iteration": iteration, "split": args.split, "data": cfg.data.root, "note": on_test_note});
+    let summary = write_report(&out, &rows, with_scoring(meta, &cfg))?;
     println!("{} cases of '{}' ({} checkpoint), convention {}", rows.len(), args.split, args.from.checkpoint, cfg.eval.convention);
     print!("{}", summary.to_text());
     println!("written to {}", out.display());

@@ -9,7 +9,7 @@ use semiseg_data::io::{self, stem, Format};
 use semiseg_data::layout::image_files_in;
 use semiseg_nn::burn::prelude::Device;
 use semiseg_train::infer::predict;
-use semiseg_train::trainer::load_run;
+use semiseg_train::trainer::{load_run, LoadedRun};
 use std::path::{Path, PathBuf};
 
 /// Segment images (a file or every image of a folder) with a trained checkpoint.
@@ -40,7 +40,7 @@ fn mask_path(input: &Path, out: &Path) -> Result<PathBuf> {
 
 /// Runs `semiseg predict`.
 pub fn run(args: Args) -> Result<()> {
-    let (cfg, net, _) = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
+    let LoadedRun { cfg, net, .. } = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
     let inputs = if args.input.is_dir() { image_files_in(&args.input)? } else { vec![args.input.clone()] };
     if inputs.is_empty() {
         bail!("{}: no image files", args.input.display());

@@ -6,7 +6,7 @@ use image::{Rgb, RgbImage};
 use plotters::prelude::*;
 use semiseg_nn::burn::prelude::Device;
 use semiseg_train::infer::predict;
-use semiseg_train::trainer::load_run;
+use semiseg_train::trainer::{load_run, LoadedRun};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -133,7 +133,7 @@ pub fn run(args: Args) -> Result<()> {
         written.push(plots.join("validation.png"));
     }
     if args.overlays > 0 && args.run.join("checkpoints").join(format!("{}.ckpt", args.checkpoint)).is_file() {
-        let (cfg, net, _) = load_run(Some(&args.run), &args.checkpoint).map_err(|e| anyhow!(e))?;
+        let LoadedRun { cfg, net, .. } = load_run(Some(&args.run), &args.checkpoint).map_err(|e| anyhow!(e))?;
         let split = if cfg.data.test_split.is_empty() { cfg.data.val_split.clone() } else { cfg.data.test_split.clone() };
         let ds = semiseg_data::layout::detect(&cfg.data.root)?;
         for case in ds.split(&split)?.iter().filter(|c| c.label.is_some()).take(args.overlays) {

@@ -5,6 +5,7 @@
 use crate::progress::{bar, stop_on_ctrl_c, BarObserver};
 use anyhow::{anyhow, bail, Result};
 use semiseg_train::diffusion::config::SynthConfig;
+use semiseg_train::diffusion::images::load_images;
 use semiseg_train::diffusion::sample::{sample, SampleRequest};
 use semiseg_train::diffusion::train::{train_stage, SynthRun};
 use std::path::PathBuf;
@@ -88,11 +89,13 @@ pub fn run(args: Args) -> Result<()> {
                 Some(s) => vec![s],
                 None => vec!["vae", "ldm"],
             };
+            let images = load_images(&cfg).map_err(|e| anyhow!(e))?;
+            eprintln!("{} images of '{}' at {}², classes {:?}", images.images.len(), cfg.data.split, cfg.data.size, images.class_names);
             for s in stages {
                 let total = if s == "vae" { cfg.vae.iterations } else { cfg.ldm.iterations };
                 let pb = bar(total, s);
                 let mut obs = BarObserver { bar: pb.clone() };
-                let done = train_stage(&cfg, &run, s, &stop, &mut obs).map_err(|e| anyhow!(e))?;
+                let done = train_stage(&cfg, &run, &images, s, &stop, &mut obs).map_err(|e| anyhow!(e))?;
                 pb.finish_and_clear();
                 if stop.load(Ordering::SeqCst) && done < total {
                     println!("stopped the {s} stage at iteration {done}; continue with: semiseg synth train --resume --out {}", out.display());

@@ -8,7 +8,7 @@
 //! the class dropped with probability `class_dropout` when conditioning.
 
 use super::config::SynthConfig;
-use super::images::{load_images, SynthImages};
+use super::images::SynthImages;
 use super::schedule::NoiseSchedule;
 use super::vae_loss::vae_loss;
 use crate::checkpoint::{self, find, load_module, load_optim, module_part, optim_part, TrainState};
@@ -82,17 +82,16 @@ fn draw(images: &SynthImages, batch: usize, rng: &mut StdRng, device: &Device) -
     (Tensor::from_data(TensorData::new(data, [batch, c, h, w]), device), idx)
 }
 
-/// Trains stage `stage` (`vae` or `ldm`) of `run` up to its configured iterations, resuming from
-/// its checkpoint when there is one. Returns the iterations done.
-pub fn train_stage(cfg: &SynthConfig, run: &SynthRun, stage: &str, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<usize, String> {
+/// Trains stage `stage` (`vae` or `ldm`) of `run` on `images` (see [`super::images::load_images`]) up to its
+/// configured iterations, resuming from its checkpoint when there is one. Returns the
+/// iterations done.
+pub fn train_stage(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, stage: &str, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<usize, String> {
     std::fs::create_dir_all(run.0.join("checkpoints")).map_err(|e| format!("{}: {e}", run.0.display()))?;
-    let images = load_images(cfg)?;
-    obs.message(&format!("{stage}: {} images of '{}' at {}², classes {:?}", images.images.len(), cfg.data.split, cfg.data.size, images.class_names));
     let device = Device::flex().autodiff();
     device.seed(derive_seed(cfg.seed, 20, 0));
     match stage {
-        "vae" => train_vae(cfg, run, &images, &device, stop, obs),
-        _ => train_ldm(cfg, run, &images, &device, stop, obs),
+        "vae" => train_vae(cfg, run, images, &device, stop, obs),
+        _ => train_ldm(cfg, run, images, &device, stop, obs),
     }
 }
 
