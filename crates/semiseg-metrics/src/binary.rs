@@ -4,7 +4,7 @@ use crate::convention::{Convention, EmptyCase};
 use crate::error::MetricError;
 use crate::overlap::Confusion;
 use crate::percentile::percentile;
-use crate::surface::surface_distances;
+use crate::surface::{surface_distances, SurfaceDistances};
 use ndarray::ArrayViewD;
 use serde::Serialize;
 
@@ -86,11 +86,18 @@ pub fn binary_metrics(
                 // medpy raises "does not contain any binary object": undefined.
                 (m.hd95, m.hd, m.asd, m.assd) = (nan, nan, nan, nan);
             } else {
-                let mut pooled = [d.pred_to_gt.as_slice(), d.gt_to_pred.as_slice()].concat();
-                m.hd95 = percentile(&mut pooled, 95.0);
-                m.hd = max(&d.pred_to_gt).max(max(&d.gt_to_pred));
-                m.asd = mean(&d.pred_to_gt);
-                m.assd = mean(&pooled);
+                medpy_distances(&d, &mut m);
+            }
+        }
+        Convention::Smoothed => {
+            m.jaccard = (c.tp as f64 + 1e-5) / ((c.tp + c.fp + c.fn_) as f64 + 1e-5);
+            m.dice = 2.0 * m.jaccard / (1.0 + m.jaccard);
+            m.recall = c.tp as f64 / (c.gt_size() as f64 + 1e-6);
+            m.precision = c.tp as f64 / (c.pred_size() as f64 + 1e-6);
+            if empty == EmptyCase::Neither {
+                medpy_distances(&d, &mut m);
+            } else {
+                (m.hd95, m.hd, m.asd, m.assd) = (nan, nan, nan, nan);
             }
         }
         Convention::Monai => {
@@ -118,6 +125,15 @@ pub fn binary_metrics(
         m.nsd = nan;
     }
     Ok(m)
+}
+
+/// medpy's HD95 and HD (pooled directions), ASD (pred → gt) and ASSD, both masks non-empty.
+fn medpy_distances(d: &SurfaceDistances, m: &mut BinaryMetrics) {
+    let mut pooled = [d.pred_to_gt.as_slice(), d.gt_to_pred.as_slice()].concat();
+    m.hd95 = percentile(&mut pooled, 95.0);
+    m.hd = max(&d.pred_to_gt).max(max(&d.gt_to_pred));
+    m.asd = mean(&d.pred_to_gt);
+    m.assd = mean(&pooled);
 }
 
 /// Fraction of surface voxels of both masks within `tol` of the other surface (MONAI's

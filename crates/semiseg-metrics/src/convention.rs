@@ -8,6 +8,14 @@
 //! | prediction empty | every metric 0 (`calculate_metric_percase`) | Dice/Jaccard/recall 0, precision NaN, HD/ASD/ASSD ∞, HD95 NaN (`torch.quantile` of infinities), NSD 0; NaN throughout if the truth is empty too |
 //! | truth empty, prediction not | Dice/Jaccard/precision 0, recall NaN, distances NaN (medpy raises), NSD 0 | Dice/Jaccard/recall NaN, precision 0, HD/ASD/ASSD ∞, HD95 NaN, NSD 0 |
 //!
+//! `smoothed` is the per-image scoring of the CMU-Net / MGCC test code (methods.md §1.5), for
+//! comparing with those papers: IoU `(tp + 1e-5) / (|P ∪ G| + 1e-5)` (so 1 when both masks are
+//! empty, as for a normal BUSI image predicted empty), Dice `2·IoU / (1 + IoU)`, recall
+//! `tp / (tp + fn + 1e-6)`, precision `tp / (tp + fp + 1e-6)`; distances as medpy when both masks
+//! have foreground, NaN otherwise. (That code also compares against `GT == max(GT)`, which turns
+//! an empty mask into an all-foreground one for recall, precision and accuracy; that accident is
+//! not reproduced: an empty mask stays empty.)
+//!
 //! NSD (normalised surface Dice, Nikolov et al. 2021) is the fraction of both surfaces within the
 //! tolerance of the other; medpy has none, so both conventions use MONAI's `compute_surface_dice`.
 //! Summaries skip NaN and report how many were skipped.
@@ -25,6 +33,8 @@ pub enum Convention {
     Medpy,
     /// `monai.metrics` (HausdorffDistanceMetric, SurfaceDistanceMetric, DiceMetric, ...).
     Monai,
+    /// The smoothed per-image formulas of the CMU-Net / MGCC code (BUSI papers).
+    Smoothed,
 }
 
 /// Which of the two masks of a case are empty.
@@ -58,6 +68,7 @@ impl fmt::Display for Convention {
         f.write_str(match self {
             Self::Medpy => "medpy",
             Self::Monai => "monai",
+            Self::Smoothed => "smoothed",
         })
     }
 }
@@ -68,6 +79,7 @@ impl FromStr for Convention {
         match s.to_ascii_lowercase().as_str() {
             "medpy" => Ok(Self::Medpy),
             "monai" => Ok(Self::Monai),
+            "smoothed" => Ok(Self::Smoothed),
             _ => Err(MetricError::UnknownConvention(s.to_string())),
         }
     }

@@ -1,4 +1,4 @@
-//! Segmentation metrics as the field reports them, in two documented conventions.
+//! Segmentation metrics as the field reports them, in three documented conventions.
 //!
 //! * [`Convention::Medpy`]: the semi-supervised literature (UA-MT, SSL4MIS, CAML, FBA-Net), which
 //!   calls `medpy.metric.binary`: HD95 is the 95th percentile of the *pooled* two-way surface
@@ -6,6 +6,9 @@
 //!   scores 0 on every metric.
 //! * [`Convention::Monai`]: `monai.metrics`: HD95 is the larger of the two directed 95th
 //!   percentiles, ASD/ASSD pool the distances, empty masks give NaN or infinity.
+//! * [`Convention::Smoothed`]: the per-image formulas of the CMU-Net / MGCC code used on BUSI
+//!   (IoU smoothed by 1e-5, Dice from IoU), under which an image without lesion predicted empty
+//!   scores 1.
 //!
 //! Masks are `ndarray` boolean arrays of 2 or 3 dimensions (a 2-D image is a 2-D array, never a
 //! one-slice volume: erosion connectivity depends on it). Distances are in the units of

@@ -193,7 +193,7 @@ pub struct TrainConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
-    /// `medpy` or `monai`.
+    /// `medpy`, `monai` or `smoothed` (the CMU-Net / MGCC formulas, see semiseg-metrics).
     pub convention: String,
     /// Report the test split with the best-on-validation checkpoint as well as the last one.
     pub test_best: bool,
@@ -359,7 +359,7 @@ impl Config {
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
-        one_of("eval.convention", &self.eval.convention, &["medpy", "monai"])?;
+        one_of("eval.convention", &self.eval.convention, &["medpy", "monai", "smoothed"])?;
         one_of("eval.resolution", &self.eval.resolution, &["original", "network"])?;
         if ![1, 3].contains(&self.data.channels) {
             return bad("data.channels", self.data.channels.to_string(), "expected 1 or 3");

@@ -38,8 +38,13 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(d) = &args.data {
         cfg.data.root = d.clone();
     }
+    // scores under another convention than the run's go to their own folder
+    let mut convention_suffix = String::new();
     if let Some(c) = &args.convention {
         c.parse::<semiseg_metrics::Convention>()?;
+        if *c != cfg.eval.convention {
+            convention_suffix = format!("_{c}");
+        }
         cfg.eval.convention = c.clone();
     }
     if let Some(r) = &args.resolution {
@@ -52,7 +57,11 @@ pub fn run(args: Args) -> Result<()> {
     let rows = evaluate(&net, cases, &cfg, &Device::flex(), &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
     pb.finish_and_clear();
     let ckpt_name = PathBuf::from(&args.from.checkpoint).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let variant = format!("{}{}", if cfg.eval.resolution == "network" { "_network" } else { "" }, if cfg.eval.logit_threshold { "_logit" } else { "" });
+    let variant = format!(
+        "{}{}{convention_suffix}",
+        if cfg.eval.resolution == "network" { "_network" } else { "" },
+        if cfg.eval.logit_threshold { "_logit" } else { "" }
+    );
     let out = run_dir.join("eval").join(format!("{}_{ckpt_name}{variant}", args.split));
     let on_test_note = if args.split == cfg.data.test_split && args.from.checkpoint == "best" && cfg.data.val_split == cfg.data.test_split {
         "the best checkpoint was chosen on this same split (optimistic)"

@@ -24,7 +24,7 @@ pub struct Args {
     /// Folder of ground-truth label maps.
     #[arg(long)]
     gt: PathBuf,
-    /// medpy (SSL literature: pooled HD95, empty prediction = 0) or monai (max of directed HD95, NaN/inf on empty masks).
+    /// medpy (SSL literature: pooled HD95, empty prediction = 0), monai (max of directed HD95, NaN/inf on empty masks) or smoothed (CMU-Net/MGCC: IoU smoothed by 1e-5, both empty = 1).
     #[arg(long, default_value = "medpy")]
     convention: String,
     /// `header` (spacing of each ground-truth file; 1 for PNG/NPY/h5) or explicit values such as `1,1,1` or `0.625,0.625,0.625`.
@@ -137,6 +137,7 @@ pub fn run(args: Args) -> Result<()> {
         "empty_policy": match convention {
             Convention::Medpy => "empty prediction scores 0 on every metric (UA-MT/SSL4MIS); empty ground truth with a prediction: Dice 0, distances NaN",
             Convention::Monai => "MONAI: empty ground truth gives NaN Dice; one empty side gives infinite HD/ASD and NaN HD95; both empty NaN",
+            Convention::Smoothed => "CMU-Net/MGCC: IoU and Dice smoothed by 1e-5, so both empty scores 1 and one empty side about 0; recall/precision 0 on an empty side; distances NaN unless both have foreground",
         },
         "aggregation": "per case and class; a case's value is the mean over its classes; overall = mean over cases; NaN skipped and counted (n_nan)",
         "pred": args.pred,

@@ -31,6 +31,24 @@ impl Segmenter {
     }
 }
 
+impl From<UNet> for Segmenter {
+    fn from(net: UNet) -> Self {
+        Segmenter::UNet(net)
+    }
+}
+
+impl From<ProjUNet> for Segmenter {
+    fn from(net: ProjUNet) -> Self {
+        Segmenter::ProjUNet(net)
+    }
+}
+
+impl From<Mgcc> for Segmenter {
+    fn from(net: Mgcc) -> Self {
+        Segmenter::Mgcc(net)
+    }
+}
+
 /// `[N, 1, H, W]` logits → `[N, 2, H, W]` probabilities `[1 − σ, σ]`.
 pub fn two_class(logit: Tensor<4>) -> Tensor<4> {
     let p = sigmoid(logit);

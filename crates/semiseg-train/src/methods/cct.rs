@@ -4,16 +4,13 @@
 //! labeled part; consistency: the mean over auxiliaries of `mean((p_main − p_aux)²)` on the
 //! unlabeled part, nothing detached, weight `consistency · rampup(t // 150)`.
 
-use super::{DeviceBatch, Method, Term, Trained};
-use crate::checkpoint::Part;
+use super::{DeviceBatch, OneNetwork, Term, Trained};
 use crate::config::Config;
 use crate::losses::{ce_dice, mse};
 use crate::schedule::consistency_weight;
-use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use burn::tensor::Gradients;
-use semiseg_nn::nets::{Segmenter, UNetOutput};
+use semiseg_nn::nets::{UNet, UNetOutput};
 
 /// Supervised and consistency values from the four decoders' logits.
 pub fn cct_loss(out: &UNetOutput, one_hot: Tensor<4>, labeled: usize) -> (Tensor<1>, Tensor<1>) {
@@ -45,7 +42,9 @@ impl Cct {
     }
 }
 
-impl Method for Cct {
+impl OneNetwork for Cct {
+    type Net = UNet;
+
     fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
         let out = self.model.net.forward_all(batch.images.clone());
         let (sup, cons) = cct_loss(&out, batch.one_hot.clone(), batch.labeled);
@@ -56,19 +55,11 @@ impl Method for Cct {
         ]
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.model.step(&mut grads, lr);
+    fn trained(&self) -> &Trained<UNet> {
+        &self.model
     }
 
-    fn inference_net(&self) -> Segmenter {
-        Segmenter::UNet(self.model.net.valid())
-    }
-
-    fn save(&self) -> Vec<Part> {
-        self.model.parts("net", "optim")
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.model.restore(parts, "net", "optim")
+    fn trained_mut(&mut self) -> &mut Trained<UNet> {
+        &mut self.model
     }
 }

@@ -8,18 +8,15 @@
 //! With `method.name = "supervised"` the same network is trained on the structure loss alone
 //! (the baseline CLCC is compared with).
 
-use super::{DeviceBatch, Method, Term, Trained};
-use crate::checkpoint::Part;
+use super::{DeviceBatch, OneNetwork, Term, Trained};
 use crate::config::Config;
 use crate::losses::binary::structure_loss;
 use crate::losses::contrast::patch_nce;
 use crate::losses::mse;
 use crate::patch_grid::{from_patches, to_patches};
-use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::Gradients;
-use semiseg_nn::nets::{ProjUNet, ProjUNetConfig, Segmenter, PROJ_STRIDE};
+use semiseg_nn::nets::{ProjUNet, ProjUNetConfig, PROJ_STRIDE};
 
 /// Cross-level consistency `Σ_cells mean((σ(patch) − σ(full).detach())²)` = `G² · MSE` over the
 /// re-assembled patch predictions.
@@ -49,7 +46,9 @@ impl Clcc {
     }
 }
 
-impl Method for Clcc {
+impl OneNetwork for Clcc {
+    type Net = ProjUNet;
+
     fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
         let net = &self.model.net;
         if !self.semi_supervised {
@@ -67,19 +66,11 @@ impl Method for Clcc {
         ]
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.model.step(&mut grads, lr);
+    fn trained(&self) -> &Trained<ProjUNet> {
+        &self.model
     }
 
-    fn inference_net(&self) -> Segmenter {
-        Segmenter::ProjUNet(self.model.net.valid())
-    }
-
-    fn save(&self) -> Vec<Part> {
-        self.model.parts("net", "optim")
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.model.restore(parts, "net", "optim")
+    fn trained_mut(&mut self) -> &mut Trained<ProjUNet> {
+        &mut self.model
     }
 }

@@ -7,17 +7,14 @@
 //! With `method.name = "supervised"` the same network is trained on the supervised term of the
 //! labeled images alone (the baseline MGCC is compared with).
 
-use super::{DeviceBatch, Method, Term, Trained};
-use crate::checkpoint::Part;
+use super::{DeviceBatch, OneNetwork, Term, Trained};
 use crate::config::Config;
 use crate::losses::binary::{bce_with_logits_map, dice_per_image};
 use crate::losses::mse;
 use crate::schedule::consistency_weight;
-use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::Gradients;
-use semiseg_nn::nets::{Mgcc, MgccConfig, MgccOutput, Segmenter};
+use semiseg_nn::nets::{Mgcc, MgccConfig, MgccOutput};
 
 /// MGCC's `BCEDice`: `0.5·mean BCE + (1 − mean_b (2Σσy + 1e-5)/(Σσ + Σy + 1e-5))`.
 pub fn mgcc_bce_dice(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
@@ -58,7 +55,9 @@ impl MgccMethod {
     }
 }
 
-impl Method for MgccMethod {
+impl OneNetwork for MgccMethod {
+    type Net = Mgcc;
+
     fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
         let semi = self.cfg.method.name == "mgcc";
         let images = if semi { batch.images.clone() } else { batch.labeled_images() };
@@ -72,19 +71,11 @@ impl Method for MgccMethod {
         terms
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.model.step(&mut grads, lr);
+    fn trained(&self) -> &Trained<Mgcc> {
+        &self.model
     }
 
-    fn inference_net(&self) -> Segmenter {
-        Segmenter::Mgcc(self.model.net.valid())
-    }
-
-    fn save(&self) -> Vec<Part> {
-        self.model.parts("net", "optim")
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.model.restore(parts, "net", "optim")
+    fn trained_mut(&mut self) -> &mut Trained<Mgcc> {
+        &mut self.model
     }
 }

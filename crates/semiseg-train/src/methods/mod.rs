@@ -90,6 +90,42 @@ pub trait Method {
     fn load(&mut self, parts: &[Part]) -> Result<(), String>;
 }
 
+/// A method that trains one network: it gives the loss terms, and its [`Trained`] network does
+/// the rest (the optimizer step, prediction, checkpoint parts `net` and `optim`) through the
+/// blanket [`Method`] implementation below.
+pub trait OneNetwork {
+    /// The network.
+    type Net: Module + Clone + Into<Segmenter>;
+    /// The named loss terms of one batch at 0-based iteration `t`.
+    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term>;
+    /// The network and its optimizer.
+    fn trained(&self) -> &Trained<Self::Net>;
+    /// The network and its optimizer, to update.
+    fn trained_mut(&mut self) -> &mut Trained<Self::Net>;
+}
+
+impl<T: OneNetwork> Method for T {
+    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
+        OneNetwork::terms(self, batch, t)
+    }
+
+    fn apply(&mut self, mut grads: Gradients, lr: f64) {
+        self.trained_mut().step(&mut grads, lr);
+    }
+
+    fn inference_net(&self) -> Segmenter {
+        self.trained().net.valid().into()
+    }
+
+    fn save(&self) -> Vec<Part> {
+        self.trained().parts("net", "optim")
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
+        self.trained_mut().restore(parts, "net", "optim")
+    }
+}
+
 /// A network and its optimizer, saved and restored as checkpoint parts `net` and `optim`
 /// (names given by the method).
 pub struct Trained<M = UNet> {

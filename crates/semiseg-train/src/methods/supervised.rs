@@ -1,14 +1,11 @@
 //! Supervised baseline: the labeled samples only, `0.5·(CE + Dice)` (SSL4MIS
 //! `train_fully_supervised_2D.py`).
 
-use super::{DeviceBatch, Method, Term, Trained};
-use crate::checkpoint::Part;
+use super::{DeviceBatch, OneNetwork, Term, Trained};
 use crate::config::Config;
 use crate::losses::ce_dice;
-use burn::module::Module;
 use burn::prelude::*;
-use burn::tensor::Gradients;
-use semiseg_nn::nets::Segmenter;
+use semiseg_nn::nets::UNet;
 
 /// One network trained on labels.
 pub struct Supervised {
@@ -23,25 +20,19 @@ impl Supervised {
     }
 }
 
-impl Method for Supervised {
+impl OneNetwork for Supervised {
+    type Net = UNet;
+
     fn terms(&mut self, batch: &DeviceBatch, _t: usize) -> Vec<Term> {
         let logits = self.model.net.forward(batch.labeled_images());
         vec![Term { name: "supervised", value: ce_dice(logits, batch.one_hot.clone()), weight: self.w_sup }]
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.model.step(&mut grads, lr);
+    fn trained(&self) -> &Trained<UNet> {
+        &self.model
     }
 
-    fn inference_net(&self) -> Segmenter {
-        Segmenter::UNet(self.model.net.valid())
-    }
-
-    fn save(&self) -> Vec<Part> {
-        self.model.parts("net", "optim")
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.model.restore(parts, "net", "optim")
+    fn trained_mut(&mut self) -> &mut Trained<UNet> {
+        &mut self.model
     }
 }
