@@ -3,17 +3,23 @@
 # and optimizer, 2 threads each, median of the timed iterations. Prints both and the ratio.
 #   bench/network_ratio.sh MODEL [train|infer] [PYTHON] [REFERENCE_DIR]   (PYTHON needs torch)
 #   e.g. bench/network_ratio.sh clcc train /work/venv/bin/python
+# BATCH, SIZE, ITERS and WARMUP in the environment override the reference's defaults for both
+# sides (MGCC's 122 M parameters at batch 8, 256² take many minutes a step on 2 cores).
 set -euo pipefail
 model=$1
 mode=${2:-train}
 py=${3:-python3}
 ref=${4:-../shared/reference}
 cargo build --release -q -p semiseg-cli
-torch=$("$py" "$ref/torch_bench.py" --model "$model" --mode "$mode" --threads 2 --json --no-flops)
+overrides=(--iters "${ITERS:-5}" --warmup "${WARMUP:-2}")
+[ -n "${BATCH:-}" ] && overrides+=(--batch "$BATCH")
+[ -n "${SIZE:-}" ] && overrides+=(--size "$SIZE")
+torch=$("$py" "$ref/torch_bench.py" --model "$model" --mode "$mode" --threads 2 --json --no-flops "${overrides[@]}")
 # the same batch and size as the reference used (its defaults per network)
 batch=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["batch"])' "$torch")
 size=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["size"])' "$torch")
-rust=$(RAYON_NUM_THREADS=2 ./target/release/semiseg bench --model "$model" --mode "$mode" --batch "$batch" --size "$size" --json)
+rust=$(RAYON_NUM_THREADS=2 ./target/release/semiseg bench --model "$model" --mode "$mode" --batch "$batch" --size "$size" \
+  --iters "${ITERS:-5}" --warmup "${WARMUP:-2}" --json)
 echo "pytorch: $torch"
 echo "semiseg: $rust"
 "$py" - "$torch" "$rust" <<'PY'
