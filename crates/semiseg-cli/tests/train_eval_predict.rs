@@ -168,4 +168,11 @@ fn mgcc_trains_with_extra_unlabeled_images() {
     let log = std::fs::read_to_string(run.join("train.jsonl")).unwrap();
     assert!(log.contains("\"consistency_weight\""), "{log}");
     assert!(run.join("eval/test_best/summary.json").is_file());
+    // the MGCC papers' formulas, kept apart from the run's own (medpy) scores
+    let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--convention", "smoothed"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval/test_best_smoothed/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["convention"], "smoothed");
+    let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--convention", "dice"]);
+    assert!(!o.status.success() && text(&o).contains("dice"), "{}", text(&o));
 }

@@ -25,6 +25,6 @@ pub enum MetricError {
         ndim: usize,
     },
     /// An unknown convention name.
-    #[error("unknown metric convention '{0}' (expected medpy or monai)")]
+    #[error("unknown metric convention '{0}' (expected medpy, monai or smoothed)")]
     UnknownConvention(String),
 }
