@@ -1,6 +1,7 @@
 //! `semiseg synth train` and `sample` end to end on a tiny synthetic image folder: both stages
 //! train and checkpoint, an interrupted stage is not needed to resume a finished one, DDIM and
-//! DDPM both write images, sampling again keeps what is there, and bad requests are named.
+//! DDPM both write images, sampling again keeps what is there, bad requests are named, and
+//! `--data` alone trains with medfusion's defaults.
 
 use image::{GrayImage, Luma};
 use std::process::{Command, Output};
@@ -60,4 +61,15 @@ fn synth_trains_both_stages_and_samples() {
     assert!(!o.status.success() && text(&o).contains("benign, malignant, normal"), "{}", text(&o));
     let o = semiseg(&["synth", "train", "--config", config.to_str().unwrap(), "--out", d.path().join("x").to_str().unwrap(), "--set", "data.size=10"]);
     assert!(!o.status.success() && text(&o).contains("data.size"), "{}", text(&o));
+
+    // --data alone: medfusion's defaults, here shrunk with --set; neither --data nor --config is refused
+    let small = ["--set", "data.size=16", "--set", "data.split=\"unlabeled\"", "--set", "vae.widths=[8, 8]", "--set", "vae.iterations=1", "--set", "vae.batch=2",
+                 "--set", "ldm.widths=[8, 8]", "--set", "ldm.time_channels=16", "--set", "ldm.iterations=1", "--set", "ldm.batch=2"];
+    let run2 = d.path().join("defaults");
+    let o = semiseg(&[&["synth", "train", "--data", images.to_str().unwrap(), "--out", run2.to_str().unwrap()], &small[..]].concat());
+    assert!(o.status.success() && run2.join("checkpoints/ldm.ckpt").is_file(), "{}", text(&o));
+    let saved = std::fs::read_to_string(run2.join("synth.toml")).unwrap();
+    assert!(saved.contains("ddim_steps = 150") && saved.contains("latent_channels = 8"), "{saved}");
+    let o = semiseg(&["synth", "train", "--out", d.path().join("y").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("--data"), "{}", text(&o));
 }

@@ -24,3 +24,15 @@ fn shipped_configs_are_valid() {
     }
     assert!(n >= 30, "only {n} configs found in {}", dir.display());
 }
+
+#[test]
+fn synth_defaults_are_the_medfusion_config() {
+    // `semiseg synth train --data D` without --config uses the defaults: they must be the
+    // recipe configs/synth-busi.toml documents, apart from the data it names
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/synth-busi.toml");
+    let shipped = SynthConfig::from_file(&path, &["data.root=\"\"".into(), "data.random_split=[]".into()]).unwrap();
+    assert_eq!(SynthConfig::defaults_with(&[]).unwrap(), shipped);
+    let small = SynthConfig::defaults_with(&["vae.iterations=7".into()]).unwrap();
+    assert_eq!(small.vae.iterations, 7);
+    assert!(SynthConfig::defaults_with(&["vae.iteratons=7".into()]).unwrap_err().to_string().contains("iteratons"));
+}

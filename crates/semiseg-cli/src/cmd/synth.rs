@@ -22,7 +22,8 @@ pub struct Args {
 enum SynthCommand {
     /// Train the autoencoder and the latent denoiser (a finished stage is skipped, an interrupted one resumes).
     Train {
-        /// TOML config (`configs/synth-busi*.toml`); not needed with --resume.
+        /// TOML config (`configs/synth-busi*.toml`); without it, --data with medfusion's defaults
+        /// (`configs/synth-busi.toml`); not needed with --resume.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Dataset folder (overrides `data.root`).
@@ -72,8 +73,11 @@ pub fn run(args: Args) -> Result<()> {
             let cfg = if resume {
                 SynthConfig::from_file(&run.config(), &[])?
             } else {
-                let Some(path) = config else { bail!("give --config FILE (e.g. configs/synth-busi-cpu.toml), or --resume") };
-                let mut cfg = SynthConfig::from_file(&path, &set)?;
+                let mut cfg = match (&config, &data) {
+                    (Some(path), _) => SynthConfig::from_file(path, &set)?,
+                    (None, Some(_)) => SynthConfig::defaults_with(&set)?,
+                    (None, None) => bail!("give --data DIR (medfusion's defaults) or --config FILE (e.g. configs/synth-busi-cpu.toml), or --resume"),
+                };
                 if let Some(d) = data {
                     cfg.data.root = d;
                 }

@@ -4,7 +4,7 @@
 //! denoiser 256–1024 with 1024-wide time embedding, AdamW 1e-4, batch 32, L1 on ε, T = 1000
 //! scaled-linear; DDIM 150 steps, η = 1, x̂0 not clipped.
 
-use crate::config::{read_toml, ConfigError};
+use crate::config::{parse_toml, read_toml, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -145,6 +145,13 @@ impl SynthConfig {
     /// Reads a config file (with `key=value` overrides), rejecting unknown keys, then checks it.
     pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
         let cfg: SynthConfig = read_toml(path, overrides)?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// medfusion's defaults (`configs/synth-busi.toml`) with `key=value` overrides, then checked.
+    pub fn defaults_with(overrides: &[String]) -> Result<Self, ConfigError> {
+        let cfg: SynthConfig = parse_toml(&Self::default().to_toml(), "the built-in defaults", overrides)?;
         cfg.check()?;
         Ok(cfg)
     }
