@@ -82,23 +82,15 @@ pub fn binary_metrics(
             m.jaccard = c.jaccard(0.0);
             m.precision = c.precision(0.0);
             m.recall = c.recall(nan); // numpy 0/0 in medpy.recall
-            if empty == EmptyCase::Gt {
-                // medpy raises "does not contain any binary object": undefined.
-                (m.hd95, m.hd, m.asd, m.assd) = (nan, nan, nan, nan);
-            } else {
-                medpy_distances(&d, &mut m);
-            }
+            // an empty truth: medpy raises "does not contain any binary object", undefined
+            medpy_distances(&d, empty, &mut m);
         }
         Convention::Smoothed => {
             m.jaccard = (c.tp as f64 + 1e-5) / ((c.tp + c.fp + c.fn_) as f64 + 1e-5);
             m.dice = 2.0 * m.jaccard / (1.0 + m.jaccard);
             m.recall = c.tp as f64 / (c.gt_size() as f64 + 1e-6);
             m.precision = c.tp as f64 / (c.pred_size() as f64 + 1e-6);
-            if empty == EmptyCase::Neither {
-                medpy_distances(&d, &mut m);
-            } else {
-                (m.hd95, m.hd, m.asd, m.assd) = (nan, nan, nan, nan);
-            }
+            medpy_distances(&d, empty, &mut m);
         }
         Convention::Monai => {
             // DiceMetric / MeanIoU with ignore_empty=True; ConfusionMatrixMetric gives 0/0 = NaN.
@@ -127,8 +119,13 @@ pub fn binary_metrics(
     Ok(m)
 }
 
-/// medpy's HD95 and HD (pooled directions), ASD (pred → gt) and ASSD, both masks non-empty.
-fn medpy_distances(d: &SurfaceDistances, m: &mut BinaryMetrics) {
+/// medpy's HD95 and HD (pooled directions), ASD (pred → gt) and ASSD; NaN unless both masks
+/// have foreground.
+fn medpy_distances(d: &SurfaceDistances, empty: EmptyCase, m: &mut BinaryMetrics) {
+    if empty != EmptyCase::Neither {
+        (m.hd95, m.hd, m.asd, m.assd) = (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
+        return;
+    }
     let mut pooled = [d.pred_to_gt.as_slice(), d.gt_to_pred.as_slice()].concat();
     m.hd95 = percentile(&mut pooled, 95.0);
     m.hd = max(&d.pred_to_gt).max(max(&d.gt_to_pred));

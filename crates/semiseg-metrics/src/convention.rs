@@ -63,6 +63,11 @@ impl EmptyCase {
     }
 }
 
+impl Convention {
+    /// The accepted names (config values, `--convention`).
+    pub const NAMES: [&'static str; 3] = ["medpy", "monai", "smoothed"];
+}
+
 impl fmt::Display for Convention {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -359,7 +359,7 @@ impl Config {
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
-        one_of("eval.convention", &self.eval.convention, &["medpy", "monai", "smoothed"])?;
+        one_of("eval.convention", &self.eval.convention, &semiseg_metrics::Convention::NAMES)?;
         one_of("eval.resolution", &self.eval.resolution, &["original", "network"])?;
         if ![1, 3].contains(&self.data.channels) {
             return bad("data.channels", self.data.channels.to_string(), "expected 1 or 3");
