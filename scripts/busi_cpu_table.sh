@@ -3,7 +3,7 @@
 # per fold, latent diffusion on that fold's training images (configs/synth-busi-cpu.toml) and
 # as many synthetic images as training images, then supervised, MGCC (real unlabeled) and
 # MGCC (real + synthetic unlabeled). Finished steps are skipped, interrupted ones resume.
-# Prints mean ± std over the folds of the test metrics (best-on-validation checkpoint, 64²), in
+# Prints mean ± sample std (n − 1) over the folds of the test metrics (best-on-validation checkpoint, 64²), in
 # the CMU-Net / MGCC formulas (convention `smoothed`, methods.md §1.5) and medpy's Dice.
 #   scripts/busi_cpu_table.sh [RUNS_DIR]     (the data at .data/busi, see .ci/run)
 # At 64² a training step gains nothing from a second thread, so two single-threaded lanes run
@@ -90,6 +90,12 @@ for cfg, label in [("supervised-busi-cpu", "supervised"), ("mgcc-busi-cpu", "MGC
         medpy = json.load(open(f"{d}/eval/test_best/summary.json"))["summary"]["overall"]
         vals.setdefault("medpy", []).append(100 * medpy["dice"]["mean"])
         secs.append(int(open(f"{d}/wall_seconds").read()))
-    f = lambda k: f"{st.mean(vals[k]):.2f} ± {st.pstdev(vals[k]):.2f}"
+    f = lambda k: f"{st.mean(vals[k]):.2f} ± {st.stdev(vals[k]):.2f}"
     print(f"| {label} | {f('jaccard')} | {f('dice')} | {f('recall')} | {f('precision')} | {f('accuracy')} | {f('medpy')} | {st.mean(secs) / 60:.0f} min |")
+print()
+print("labeled images per class (runs/<config>-<seed>/splits/labeled.txt):")
+for seed in (41, 64, 1337):
+    ids = open(f"{runs}/supervised-busi-cpu-{seed}/splits/labeled.txt").read().split()
+    mix = {c: sum(i.startswith(c) for i in ids) for c in ("benign", "malignant", "normal")}
+    print(f"  fold {seed}: " + ", ".join(f"{n} {c}" for c, n in mix.items()))
 PY

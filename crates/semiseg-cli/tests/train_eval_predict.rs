@@ -9,6 +9,10 @@ fn semiseg(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_semiseg")).args(args).output().expect("binary runs")
 }
 
+fn semiseg_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_semiseg")).current_dir(dir).args(args).output().expect("binary runs")
+}
+
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -41,18 +45,18 @@ fn train_eval_predict_report() {
     let data = d.path().join("data");
     dataset(&data);
     let config = d.path().join("tiny.toml");
+    // data.root relative to the working directory of `train`
     std::fs::write(
         &config,
-        format!(
-            "name = \"tiny\"\n[data]\nroot = \"{}\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"mean_teacher\"\n[train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n",
-            data.display()
-        ),
+            "name = \"tiny\"\n[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"mean_teacher\"\n[train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n",
     )
     .unwrap();
     let run = d.path().join("run");
     let (c, r) = (config.to_str().unwrap(), run.to_str().unwrap());
-    let o = semiseg(&["train", "--config", c, "--out", r]);
+    let o = semiseg_in(d.path(), &["train", "--config", c, "--out", r]);
     assert!(o.status.success(), "{}", text(&o));
+    let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(saved.contains(&format!("root = \"{}\"", std::fs::canonicalize(&data).unwrap().display())), "data.root saved resolved: {saved}");
     assert!(text(&o).contains("test Dice (last checkpoint)"), "{}", text(&o));
     for f in ["config.toml", "train.jsonl", "checkpoints/last.ckpt", "checkpoints/best.ckpt", "eval/test_last/per_case.csv", "eval/test_best/summary.json"] {
         assert!(run.join(f).is_file(), "missing {f}");
@@ -64,9 +68,15 @@ fn train_eval_predict_report() {
     let o = semiseg(&["train", "--resume", r]);
     assert!(o.status.success(), "{}", text(&o));
 
-    let o = semiseg(&["eval", "--run", r, "--checkpoint", "last", "--split", "val"]);
+    // from another directory: the saved root still finds the data
+    let o = semiseg_in(&run, &["eval", "--run", r, "--checkpoint", "last", "--split", "val"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(run.join("eval/val_last/per_case.csv").is_file());
+    // best was chosen on val: scoring it there warns, whether named or given as a path
+    for ckpt in ["best", run.join("checkpoints/best.ckpt").to_str().unwrap()] {
+        let o = semiseg(&["eval", "--run", r, "--checkpoint", ckpt, "--split", "val"]);
+        assert!(o.status.success() && text(&o).contains("optimistic"), "{}", text(&o));
+    }
 
     let out = d.path().join("pred");
     let o = semiseg(&["predict", "--run", r, "--input", data.join("new").to_str().unwrap(), "--output", out.to_str().unwrap(), "--probabilities"]);
@@ -76,7 +86,7 @@ fn train_eval_predict_report() {
     assert!(mask.pixels().all(|p| p[0] == 0 || p[0] == 255));
     assert!(out.join("any name_prob.npy").is_file());
 
-    let o = semiseg(&["report", "--run", r, "--overlays", "1"]);
+    let o = semiseg_in(&out, &["report", "--run", r, "--overlays", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(run.join("plots/loss.png").is_file() && run.join("plots/validation.png").is_file());
 }
@@ -99,13 +109,16 @@ fn clcc_trains_on_a_drawn_split_and_switches_terms() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
     dataset(&data);
+    for list in ["train", "val", "test"] {
+        std::fs::remove_file(data.join(format!("{list}.list"))).unwrap(); // only the drawn split exists
+    }
     let config = d.path().join("clcc.toml");
     std::fs::write(
         &config,
         format!(
             "name = \"tiny-clcc\"\n[data]\nroot = \"{}\"\nrandom_split = [0.6, 0.2, 0.2]\nsplit_seed = 3\nlabeled = 4\nlabeled_unit = \"cases\"\nchannels = 3\nnormalize = \"imagenet\"\npatch = [128, 128]\nimage_interp = \"bilinear\"\naugment = \"hflip_vflip_rot90\"\n\
              [model]\nname = \"projunet\"\nclasses = 2\nfeature_scale = 16\n[method]\nname = \"clcc\"\nconsistency = 1.0\ncontrast_until = 2\n\
-             [train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\noptimizer = \"adamw\"\nlr = 1e-3\nweight_decay = 1e-2\nschedule = \"cosine_clcc\"\nwarmup = 2\nval_every = 2\n",
+             [train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\noptimizer = \"adamw\"\nlr = 1e-3\nweight_decay = 1e-2\nschedule = \"cosine_clcc\"\nwarmup = 2\nval_every = 2\n[eval]\nlogit_threshold = true\n",
             data.display()
         ),
     )
@@ -128,12 +141,22 @@ fn clcc_trains_on_a_drawn_split_and_switches_terms() {
     let o = semiseg(&["predict", "--run", run.to_str().unwrap(), "--input", data.join("new").to_str().unwrap(), "--output", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(image::open(out.join("any name.png")).unwrap().to_luma8().dimensions(), (32, 32));
-    // CLCC's scoring: at the network's 128² against resized masks, logit threshold as the legacy test script
-    let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--resolution", "network", "--logit-threshold"]);
+    // CLCC's scoring: at the network's 128² against resized masks, logit threshold as the legacy
+    // test script (the run's setting), and switched off from the command line
+    let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--resolution", "network"]);
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval/test_last_network_logit/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["logit_threshold"], true);
     assert_eq!(summary["summary"]["cases"], 3);
+    let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--resolution", "network", "--logit-threshold", "false"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval/test_last_network/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["logit_threshold"], false);
+    // the report draws its overlays from the run's drawn test split (the folder has no lists)
+    let o = semiseg(&["report", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--overlays", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let overlays = std::fs::read_dir(run.join("plots")).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("overlay_")).count();
+    assert_eq!(overlays, 2);
 }
 
 #[test]

@@ -77,12 +77,25 @@ pub struct DataConfig {
     pub split_seed: u64,
     /// Extra folders of unlabeled images (e.g. diffusion samples), appended after the train split.
     pub unlabeled_dirs: Vec<PathBuf>,
-    /// Number of labeled training units (cases or patients, see `labeled_unit`); the first in list order.
+    /// Number of labeled training units (cases or patients, see `labeled_unit`), drawn as
+    /// `labeled_draw` says.
     pub labeled: usize,
     /// `cases` or `patients` (ACDC: 7 patients = their 136 slices).
     pub labeled_unit: String,
-    /// Input channels: 1 (RGB averaged to grey) or 3 (grey repeated).
+    /// How the labeled units are drawn from the training split: `first` (list order: UA-MT,
+    /// SSL4MIS, CAML, FBA-Net), `shuffled` (a seeded shuffle, then the first: MGCC's split),
+    /// `stratified_class` (shuffled within each class named by the id prefix, e.g. BUSI's
+    /// benign / malignant / normal, in proportion) or `stratified_foreground` (the same with
+    /// two strata: masks with and without foreground). Written to `<run>/splits/labeled.txt`.
+    pub labeled_draw: String,
+    /// Seed of a shuffled or stratified draw (absent: `split_seed`).
+    pub labeled_seed: Option<u64>,
+    /// Input channels of the network (1 to 16); images with another count are converted only as
+    /// `channel_conversion` allows, otherwise refused with the file named.
     pub channels: usize,
+    /// `grey_rgb` (grey repeated to RGB, RGB averaged to grey), `mean` (any count averaged to
+    /// one), `first` (keep the first `channels`), or `none` (counts must match).
+    pub channel_conversion: String,
     /// Intensity scaling before augmentation: `none`, `divide255`, `zscore`, `imagenet`, or
     /// `imagenet_div255` (MGCC's loader: ImageNet normalisation, then divided by 255 again).
     pub normalize: String,
@@ -231,7 +244,10 @@ impl Default for DataConfig {
             unlabeled_dirs: Vec::new(),
             labeled: 7,
             labeled_unit: "patients".into(),
+            labeled_draw: "first".into(),
+            labeled_seed: None,
             channels: 1,
+            channel_conversion: "grey_rgb".into(),
             normalize: "none".into(),
             patch: [256, 256],
             image_interp: "nearest".into(),
@@ -352,6 +368,7 @@ impl Config {
             }
         };
         one_of("data.labeled_unit", &self.data.labeled_unit, &["cases", "patients"])?;
+        one_of("data.labeled_draw", &self.data.labeled_draw, &["first", "shuffled", "stratified_class", "stratified_foreground"])?;
         one_of("data.normalize", &self.data.normalize, &["none", "divide255", "zscore", "imagenet", "imagenet_div255"])?;
         one_of("data.image_interp", &self.data.image_interp, &["nearest", "bilinear"])?;
         one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none"])?;
@@ -361,8 +378,9 @@ impl Config {
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &semiseg_metrics::Convention::NAMES)?;
         one_of("eval.resolution", &self.eval.resolution, &["original", "network"])?;
-        if ![1, 3].contains(&self.data.channels) {
-            return bad("data.channels", self.data.channels.to_string(), "expected 1 or 3");
+        one_of("data.channel_conversion", &self.data.channel_conversion, &["grey_rgb", "mean", "first", "none"])?;
+        if !(1..=16).contains(&self.data.channels) {
+            return bad("data.channels", self.data.channels.to_string(), "expected 1 to 16");
         }
         if self.data.patch.iter().any(|&p| p == 0 || p % 16 != 0) {
             return bad("data.patch", format!("{:?}", self.data.patch), "each side must be a positive multiple of 16 (four 2x poolings)");

@@ -16,16 +16,17 @@ use semiseg_nn::nets::Segmenter;
 const PLANES_PER_BATCH: usize = 8;
 
 /// Class probabilities `[K, D0, D1, D2]` of an image.
-pub fn predict_probabilities(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Array4<f32> {
+pub fn predict_probabilities(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Result<Array4<f32>, String> {
     let [h, w, _] = image.spatial_shape();
     predict_probabilities_at(net, image, cfg, device, [h, w])
 }
 
 /// Class probabilities with every plane resized to `[h, w]` (the image's own size, or the
-/// network's for `eval.resolution = "network"`).
-pub fn predict_probabilities_at(net: &Segmenter, image: &Image, cfg: &Config, device: &Device, [h, w]: [usize; 2]) -> Array4<f32> {
+/// network's for `eval.resolution = "network"`). Fails on an image whose channels the config
+/// does not convert.
+pub fn predict_probabilities_at(net: &Segmenter, image: &Image, cfg: &Config, device: &Device, [h, w]: [usize; 2]) -> Result<Array4<f32>, String> {
     let cfg = &cfg.data;
-    let planes = prepare_image(image, cfg);
+    let planes = prepare_image(image, cfg)?;
     let depth = image.spatial_shape()[2];
     let [ph, pw] = cfg.patch;
     let interp = if cfg.image_interp == "bilinear" { Interp::Bilinear } else { Interp::Nearest };
@@ -48,7 +49,7 @@ pub fn predict_probabilities_at(net: &Segmenter, image: &Image, cfg: &Config, de
             all.index_axis_mut(Axis(3), chunk_index * PLANES_PER_BATCH + i).assign(&back);
         }
     }
-    out.expect("an image has at least one plane")
+    Ok(out.expect("an image has at least one plane"))
 }
 
 /// How probabilities become labels.
@@ -81,9 +82,9 @@ pub fn to_label_map(probs: &Array4<f32>, image: &Image, decision: Decision) -> L
 }
 
 /// Segments an image: label map and probabilities.
-pub fn predict(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> (LabelMap, Array4<f32>) {
-    let probs = predict_probabilities(net, image, cfg, device);
-    (to_label_map(&probs, image, Decision::of(cfg)), probs)
+pub fn predict(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Result<(LabelMap, Array4<f32>), String> {
+    let probs = predict_probabilities(net, image, cfg, device)?;
+    Ok((to_label_map(&probs, image, Decision::of(cfg)), probs))
 }
 
 #[cfg(test)]

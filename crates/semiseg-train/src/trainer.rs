@@ -17,7 +17,7 @@ use crate::schedule::learning_rate;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use semiseg_data::layout::{detect, Case};
-use semiseg_data::split::{redraw_splits, select_labeled, LabeledSelection};
+use semiseg_data::split::{class_prefix, redraw_splits, select_labeled, LabeledDraw, LabeledSelection, LabeledSplit, LabeledUnit};
 use std::collections::BTreeMap;
 use serde_json::json;
 use std::io::Write;
@@ -89,6 +89,8 @@ pub struct TrainData {
     pub test: Vec<Case>,
     /// Every split of the dataset as the config draws them (for the run's record).
     pub splits: BTreeMap<String, Vec<Case>>,
+    /// Ids of the labeled training cases, in the order drawn (for the run's record).
+    pub labeled_ids: Vec<String>,
 }
 
 /// The splits of the config's dataset: its own lists, or redrawn when `data.random_split` is set.
@@ -118,8 +120,7 @@ pub fn split_cases<'a>(splits: &'a BTreeMap<String, Vec<Case>>, name: &str, cfg:
 pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
     let splits = dataset_splits(cfg)?;
     let train = split_cases(&splits, &cfg.data.train_split, cfg)?;
-    let selection = if cfg.data.labeled_unit == "patients" { LabeledSelection::FirstPatients { n: cfg.data.labeled } } else { LabeledSelection::FirstCases { n: cfg.data.labeled } };
-    let split = select_labeled(train, selection);
+    let split = labeled_split(cfg, train)?;
     if split.labeled.is_empty() {
         return Err(format!("{}: split '{}' has no labeled case", cfg.data.root.display(), cfg.data.train_split));
     }
@@ -140,15 +141,51 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
         }
     };
     let (val, test) = (pick(&cfg.data.val_split)?, pick(&cfg.data.test_split)?);
-    Ok(TrainData { labeled, unlabeled, val, test, splits })
+    let labeled_ids = split.labeled.iter().map(|c| c.id.clone()).collect();
+    Ok(TrainData { labeled, unlabeled, val, test, splits, labeled_ids })
+}
+
+/// The training cases split into labeled and unlabeled as `data.labeled`, `labeled_unit` and
+/// `labeled_draw` say (a foreground-stratified draw reads every candidate's mask).
+pub fn labeled_split(cfg: &Config, train: &[Case]) -> Result<LabeledSplit, String> {
+    let d = &cfg.data;
+    let unit = if d.labeled_unit == "patients" { LabeledUnit::Patients } else { LabeledUnit::Cases };
+    let seed = d.labeled_seed.unwrap_or(d.split_seed);
+    let draw = match d.labeled_draw.as_str() {
+        "first" => LabeledDraw::First,
+        "shuffled" => LabeledDraw::Shuffled { seed },
+        _ => LabeledDraw::Stratified { seed },
+    };
+    let selection = LabeledSelection { n: d.labeled, unit, draw };
+    if d.labeled_draw != "stratified_foreground" {
+        return Ok(select_labeled(train, selection, &|c: &Case| class_prefix(&c.id).to_string()));
+    }
+    let mut has_foreground = BTreeMap::new();
+    for c in train.iter().filter(|c| c.label.is_some()) {
+        let label = c.read_label().map_err(|e| e.to_string())?;
+        has_foreground.insert(c.id.clone(), label.is_some_and(|l| l.foreground_fraction() > 0.0));
+    }
+    Ok(select_labeled(train, selection, &|c: &Case| if has_foreground.get(&c.id) == Some(&true) { "foreground".into() } else { "empty".into() }))
+}
+
+/// Whether a validation score beats the best so far; NaN (e.g. MONAI's Dice on a split without
+/// foreground) ranks below every number, so it never blocks a later real score.
+pub fn improves(score: f64, best: Option<f64>) -> bool {
+    match best {
+        None => true,
+        Some(b) if b.is_nan() => !score.is_nan(),
+        Some(b) => score > b,
+    }
 }
 
 /// Writes the case ids of every split into `<run>/splits/<name>.list`, so a drawn split is on
 /// record next to the results.
-fn write_split_lists(splits: &BTreeMap<String, Vec<Case>>, run: &RunDir) -> Result<(), String> {
-    for (name, cases) in splits {
-        let text: String = cases.iter().map(|c| format!("{}\n", c.id)).collect();
-        semiseg_data::io::atomic::write_bytes(&run.0.join("splits").join(format!("{name}.list")), text.as_bytes()).map_err(|e| e.to_string())?;
+fn write_split_lists(data: &TrainData, run: &RunDir) -> Result<(), String> {
+    let ids = |cases: &Vec<Case>| cases.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let lists = data.splits.iter().map(|(name, cases)| (format!("{name}.list"), ids(cases))).chain([("labeled.txt".to_string(), data.labeled_ids.clone())]);
+    for (file, ids) in lists {
+        let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+        semiseg_data::io::atomic::write_bytes(&run.0.join("splits").join(file), text.as_bytes()).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -210,7 +247,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         obs.message(&format!("resumed at iteration {}", state.iteration));
     } else {
         semiseg_data::io::atomic::write_bytes(&run.config(), cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
-        write_split_lists(&data.splits, run)?;
+        write_split_lists(&data, run)?;
         let _ = std::fs::remove_file(run.log());
     }
     if !cfg.data.val_split.is_empty() && cfg.data.val_split == cfg.data.test_split {
@@ -242,17 +279,14 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
             }
         }
         let lr = learning_rate(&cfg.train, t);
-        let loss_value = match loss {
-            Some(l) => {
-                let v = l.clone().into_scalar::<f32>() as f64;
-                method.apply(l.backward(), lr);
-                v
-            }
-            None => 0.0,
-        };
+        let loss_value = loss.as_ref().map_or(0.0, |l| l.clone().into_scalar::<f32>() as f64);
+        // Checked before the step: a non-finite loss would poison every weight it reaches.
         if !loss_value.is_finite() {
-            save(&state, method.as_ref(), "last")?;
-            return Err(format!("loss is {loss_value} at iteration {}; stopped (last checkpoint kept at iteration {t})", t + 1));
+            let kept = checkpoint::load(&run.checkpoint("last")).map(|(s, _)| format!("checkpoints/last.ckpt still holds iteration {}", s.iteration)).unwrap_or_else(|_| "no checkpoint was written yet".into());
+            return Err(format!("loss is {loss_value} at iteration {} (terms {}); no step was taken and {kept}", t + 1, serde_json::Value::Object(term_log)));
+        }
+        if let Some(l) = loss {
+            method.apply(l.backward(), lr);
         }
         method.after_step(t);
         state.iteration = t + 1;
@@ -263,7 +297,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         let it = state.iteration;
         if cfg.train.val_every > 0 && !data.val.is_empty() && (it % cfg.train.val_every == 0 || it == total) {
             let dice = validation_dice(method.as_ref(), &data.val, cfg)?;
-            let best = state.best_score.is_none_or(|b| dice > b);
+            let best = improves(dice, state.best_score);
             if best {
                 state.best_score = Some(dice);
                 state.best_iteration = Some(it);
@@ -342,4 +376,18 @@ pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<LoadedRun, Strin
     let mut method = methods::build(&cfg, &Device::flex().autodiff());
     method.load(&parts)?;
     Ok(LoadedRun { net: method.inference_net(), cfg, dir: run_dir, iteration: state.iteration })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::improves;
+
+    #[test]
+    fn nan_validation_ranks_below_every_number() {
+        assert!(improves(f64::NAN, None), "the first validation is the best so far");
+        assert!(improves(0.1, Some(f64::NAN)), "a real score replaces a NaN best");
+        assert!(!improves(f64::NAN, Some(0.1)));
+        assert!(!improves(f64::NAN, Some(f64::NAN)));
+        assert!(improves(0.5, Some(0.4)) && !improves(0.4, Some(0.4)));
+    }
 }

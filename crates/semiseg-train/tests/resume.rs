@@ -59,6 +59,10 @@ save_every = 1
     Config::from_toml(&toml, "test", &[]).unwrap()
 }
 
+/// The device RNG is global to the process: trainings in parallel tests would draw from each
+/// other's streams, so they take turns.
+static ONE_TRAINING_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct StopAt(usize, Arc<AtomicBool>);
 impl Observer for StopAt {
     fn step(&mut self, t: usize, _: usize, _: f64, _: f64) {
@@ -97,6 +101,7 @@ fn weights(run: &RunDir) -> Vec<u32> {
 
 #[test]
 fn stop_and_resume_equals_uninterrupted() {
+    let _turn = ONE_TRAINING_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     for method in ["mean_teacher", "cps"] {
         let d = tempfile::tempdir().unwrap();
         dataset(&d.path().join("data"));
@@ -118,6 +123,25 @@ fn stop_and_resume_equals_uninterrupted() {
         let differ: Vec<usize> = (0..a.len().min(b.len())).filter(|&i| a[i] != b[i]).collect();
         assert!(a.len() == b.len() && differ.is_empty(), "{method}: {} of {} final weights differ (first at {:?})", differ.len(), a.len(), differ.first());
     }
+}
+
+#[test]
+fn exploding_loss_stops_before_the_step_and_keeps_finite_weights() {
+    let _turn = ONE_TRAINING_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let mut cfg = config(&d.path().join("data"), "supervised");
+    cfg.train.batch = 2;
+    cfg.train.lr = 1e30; // the first step throws the weights far out, the next loss is not finite
+    cfg.train.momentum = 0.0;
+    let run = RunDir(d.path().join("run"));
+    let e = train(&cfg, &run, false, &AtomicBool::new(false), &mut Quiet).unwrap_err();
+    assert!(e.contains("loss is") && e.contains("no step was taken") && e.contains("still holds iteration"), "{e}");
+    let w = weights(&run);
+    assert!(!w.is_empty() && w.iter().all(|&b| f32::from_bits(b).is_finite()), "last.ckpt holds non-finite weights");
+    let (state, _) = semiseg_train::checkpoint::load(&run.checkpoint("last")).unwrap();
+    let failed_at: usize = e.split("at iteration ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+    assert_eq!(state.iteration + 1, failed_at, "last.ckpt is the iteration before the failure: {e}");
 }
 
 #[test]

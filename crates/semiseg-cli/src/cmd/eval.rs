@@ -26,10 +26,10 @@ pub struct Args {
     /// `eval.resolution`).
     #[arg(long, value_parser = ["original", "network"])]
     resolution: Option<String>,
-    /// Threshold a one-logit net's raw logit at 0.5 (CLCC's legacy test script) instead of the
-    /// probability.
-    #[arg(long)]
-    logit_threshold: bool,
+    /// `true`: threshold a one-logit net's raw logit at 0.5 (CLCC's legacy test script);
+    /// `false`: its probability (default: the run's `eval.logit_threshold`).
+    #[arg(long, value_name = "true|false")]
+    logit_threshold: Option<bool>,
 }
 
 /// Runs `semiseg eval`.
@@ -50,7 +50,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(r) = &args.resolution {
         cfg.eval.resolution = r.clone();
     }
-    cfg.eval.logit_threshold |= args.logit_threshold;
+    if let Some(t) = args.logit_threshold {
+        cfg.eval.logit_threshold = t;
+    }
     let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
     let cases = split_cases(&splits, &args.split, &cfg).map_err(|e| anyhow!(e))?;
     let pb = bar(cases.len(), "evaluating");
@@ -63,7 +65,9 @@ pub fn run(args: Args) -> Result<()> {
         if cfg.eval.logit_threshold { "_logit" } else { "" }
     );
     let out = run_dir.join("eval").join(format!("{}_{ckpt_name}{variant}", args.split));
-    let on_test_note = if args.split == cfg.data.test_split && args.from.checkpoint == "best" && cfg.data.val_split == cfg.data.test_split {
+    // `best` given by name or as a path to best.ckpt was chosen on the validation split
+    let on_test_note = if ckpt_name == "best" && !cfg.data.val_split.is_empty() && args.split == cfg.data.val_split {
+        eprintln!("warning: the best checkpoint was chosen on split '{}', the split scored here: the figures are optimistic", args.split);
         "the best checkpoint was chosen on this same split (optimistic)"
     } else {
         ""

@@ -51,7 +51,7 @@ pub fn run(args: Args) -> Result<()> {
     for input in &inputs {
         let result = (|| -> Result<PathBuf> {
             let image = io::read_image(input)?;
-            let (mask, probs) = predict(&net, &image, &cfg, &device);
+            let (mask, probs) = predict(&net, &image, &cfg, &device).map_err(|e| anyhow!(e))?;
             let out = mask_path(input, &args.output)?;
             io::write_label(&out, &mask)?;
             if args.probabilities {

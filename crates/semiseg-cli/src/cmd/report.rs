@@ -6,7 +6,7 @@ use image::{Rgb, RgbImage};
 use plotters::prelude::*;
 use semiseg_nn::burn::prelude::Device;
 use semiseg_train::infer::predict;
-use semiseg_train::trainer::{load_run, LoadedRun};
+use semiseg_train::trainer::{dataset_splits, load_run, split_cases, LoadedRun};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,14 +132,22 @@ pub fn run(args: Args) -> Result<()> {
         plot(&plots.join("validation.png"), "validation: mean foreground Dice", "Dice", &[("validation Dice".into(), val)])?;
         written.push(plots.join("validation.png"));
     }
-    if args.overlays > 0 && args.run.join("checkpoints").join(format!("{}.ckpt", args.checkpoint)).is_file() {
+    let has_checkpoint = args.run.join("checkpoints").join(format!("{}.ckpt", args.checkpoint)).is_file();
+    if args.overlays > 0 && !has_checkpoint {
+        eprintln!("no overlays: {} has no checkpoints/{}.ckpt", args.run.display(), args.checkpoint);
+    }
+    if args.overlays > 0 && has_checkpoint {
         let LoadedRun { cfg, net, .. } = load_run(Some(&args.run), &args.checkpoint).map_err(|e| anyhow!(e))?;
         let split = if cfg.data.test_split.is_empty() { cfg.data.val_split.clone() } else { cfg.data.test_split.clone() };
-        let ds = semiseg_data::layout::detect(&cfg.data.root)?;
-        for case in ds.split(&split)?.iter().filter(|c| c.label.is_some()).take(args.overlays) {
+        if split.is_empty() {
+            bail!("{}: the run has neither a test nor a validation split to draw overlays from (use --overlays 0)", args.run.display());
+        }
+        // the run's own splits (a random split is redrawn from its seed), not the folder's lists
+        let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
+        for case in split_cases(&splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(args.overlays) {
             let image = case.read_image()?;
             let label = case.read_label()?.expect("filtered on labels");
-            let (pred, _) = predict(&net, &image, &cfg, &Device::flex());
+            let (pred, _) = predict(&net, &image, &cfg, &Device::flex()).map_err(|e| anyhow!("{}: {e}", case.images[0].display()))?;
             let z = image.spatial_shape()[2] / 2; // middle slice of a volume
             let img = image.data.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(2), z).to_owned();
             let out = plots.join(format!("overlay_{}.png", case.id));

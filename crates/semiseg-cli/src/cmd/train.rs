@@ -27,14 +27,17 @@ pub struct Args {
     resume: Option<PathBuf>,
 }
 
-/// A data root relative to the working directory, or else to the source tree (so the demo runs
-/// from anywhere inside a checkout).
+/// A data folder relative to the working directory, or else to the source tree (so the demo runs
+/// from anywhere inside a checkout), made absolute: the run's saved config must find it again
+/// when `eval`, `predict` or `report` run from another directory.
 pub fn resolve_root(root: &Path) -> PathBuf {
-    if root.is_absolute() || root.exists() {
-        return root.to_path_buf();
-    }
-    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(root);
-    if in_tree.exists() { in_tree } else { root.to_path_buf() }
+    let found = if root.is_absolute() || root.exists() {
+        root.to_path_buf()
+    } else {
+        let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(root);
+        if in_tree.exists() { in_tree } else { root.to_path_buf() }
+    };
+    std::fs::canonicalize(&found).or_else(|_| std::path::absolute(&found)).unwrap_or(found)
 }
 
 fn fresh_run_dir(name: &str) -> PathBuf {
@@ -61,6 +64,7 @@ pub fn run(args: Args) -> Result<()> {
                 None => Config::from_toml(DEMO_CONFIG, "built-in demo config", &args.set)?,
             };
             cfg.data.root = resolve_root(&cfg.data.root);
+            cfg.data.unlabeled_dirs = cfg.data.unlabeled_dirs.iter().map(|d| resolve_root(d)).collect();
             let dir = args.out.clone().unwrap_or_else(|| fresh_run_dir(&cfg.name));
             if dir.join("checkpoints/last.ckpt").exists() {
                 bail!("{} already holds a run: use --resume {} or another --out", dir.display(), dir.display());

@@ -21,15 +21,30 @@ pub struct Sample {
 const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
+/// The plane `[C, H, W]` with `data.channels` channels, converted only as
+/// `data.channel_conversion` allows: `grey_rgb` (grey repeated to RGB, RGB averaged to grey),
+/// `mean` (any count averaged to one), `first` (the first `data.channels` kept), `none`.
+/// Anything else is an error that gives both counts (the caller adds the file).
+fn fix_channels(plane: Array3<f32>, cfg: &DataConfig) -> Result<Array3<f32>, String> {
+    let (have, want) = (plane.shape()[0], cfg.channels);
+    let mode = cfg.channel_conversion.as_str();
+    Ok(match (have, want, mode) {
+        (a, b, _) if a == b => plane,
+        (1, 3, "grey_rgb") => ndarray::concatenate(Axis(0), &[plane.view(), plane.view(), plane.view()]).expect("same shape"),
+        (3, 1, "grey_rgb") | (_, 1, "mean") => plane.mean_axis(Axis(0)).expect("channels").insert_axis(Axis(0)),
+        (a, b, "first") if a > b => plane.slice(s![..b, .., ..]).to_owned(),
+        _ => {
+            return Err(format!(
+                "the image has {have} channel(s) but data.channels = {want}, and data.channel_conversion = \"{mode}\" does not convert {have} to {want} \
+                 (\"grey_rgb\": 1 <-> 3 only; \"mean\": average to 1; \"first\": keep the first {want})"
+            ))
+        }
+    })
+}
+
 /// Fixes the channel count and scales intensities of one 2-D plane `[C, H, W]`.
-pub fn prepare_plane(plane: Array3<f32>, cfg: &DataConfig) -> Array3<f32> {
-    let c = plane.shape()[0];
-    let mut x = match (c, cfg.channels) {
-        (a, b) if a == b => plane,
-        (_, 1) => plane.mean_axis(Axis(0)).expect("channels").insert_axis(Axis(0)),
-        (1, n) => ndarray::concatenate(Axis(0), &vec![plane.view(); n]).expect("same shape"),
-        (_, n) => plane.slice(s![..n, .., ..]).to_owned(),
-    };
+pub fn prepare_plane(plane: Array3<f32>, cfg: &DataConfig) -> Result<Array3<f32>, String> {
+    let mut x = fix_channels(plane, cfg)?;
     match cfg.normalize.as_str() {
         "divide255" => x.mapv_inplace(|v| v / 255.0),
         "zscore" => {
@@ -48,11 +63,11 @@ pub fn prepare_plane(plane: Array3<f32>, cfg: &DataConfig) -> Array3<f32> {
         }
         _ => {}
     }
-    x
+    Ok(x)
 }
 
 /// The 2-D planes of an image (`[C, H, W]` each), prepared.
-pub fn prepare_image(image: &Image, cfg: &DataConfig) -> Vec<Array3<f32>> {
+pub fn prepare_image(image: &Image, cfg: &DataConfig) -> Result<Vec<Array3<f32>>, String> {
     (0..image.spatial_shape()[2]).map(|k| prepare_plane(image.data.index_axis(Axis(3), k).to_owned(), cfg)).collect()
 }
 
@@ -71,7 +86,7 @@ pub fn load_samples(cases: &[Case], cfg: &DataConfig, with_labels: bool) -> Resu
             } else {
                 None
             };
-            let planes = prepare_image(&image, cfg);
+            let planes = prepare_image(&image, cfg).map_err(|e| DataError::invalid(&case.images[0], e))?;
             let many = planes.len() > 1;
             Ok(planes
                 .into_iter()
@@ -85,4 +100,26 @@ pub fn load_samples(cases: &[Case], cfg: &DataConfig, with_labels: bool) -> Resu
         })
         .collect();
     Ok(per_case?.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(channels: usize, conversion: &str) -> DataConfig {
+        DataConfig { channels, channel_conversion: conversion.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn channels_convert_only_as_configured() {
+        let plane = |c: usize| Array3::from_shape_fn((c, 2, 2), |(k, _, _)| k as f32);
+        assert_eq!(prepare_plane(plane(1), &cfg(3, "grey_rgb")).unwrap().shape(), [3, 2, 2]);
+        assert_eq!(prepare_plane(plane(3), &cfg(1, "grey_rgb")).unwrap()[[0, 0, 0]], 1.0, "RGB averaged");
+        for (have, want, mode) in [(2, 3, "grey_rgb"), (4, 1, "grey_rgb"), (4, 3, "grey_rgb"), (1, 3, "none"), (2, 3, "first")] {
+            let e = prepare_plane(plane(have), &cfg(want, mode)).unwrap_err();
+            assert!(e.contains(&format!("{have} channel(s)")) && e.contains(&format!("data.channels = {want}")), "{e}");
+        }
+        assert_eq!(prepare_plane(plane(4), &cfg(1, "mean")).unwrap()[[0, 0, 0]], 1.5);
+        assert_eq!(prepare_plane(plane(4), &cfg(3, "first")).unwrap().shape(), [3, 2, 2]);
+    }
 }

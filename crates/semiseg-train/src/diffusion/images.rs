@@ -41,7 +41,7 @@ pub fn load_images(cfg: &SynthConfig) -> Result<SynthImages, String> {
             if image.spatial_shape()[2] != 1 {
                 return Err(format!("{}: a volume; semiseg synth learns 2-D images", c.images[0].display()));
             }
-            let plane = prepare_plane(image.data.index_axis(Axis(3), 0).to_owned(), &prep);
+            let plane = prepare_plane(image.data.index_axis(Axis(3), 0).to_owned(), &prep).map_err(|e| format!("{}: {e}", c.images[0].display()))?;
             Ok(resize_image(&plane, d.size, d.size, Interp::Bilinear).mapv(|v| (v * 2.0 - 1.0).clamp(-1.0, 1.0)))
         })
         .collect();
