@@ -123,6 +123,16 @@ fn convert_acdc_h5_volume_to_nifti_and_score_it_against_itself() {
     let csv = std::fs::read_to_string(d.path().join("m.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "3 classes: RV, Myo, LV\n{csv}");
     assert!(csv.lines().skip(1).all(|l| l.split(',').nth(2) == Some("1")), "{csv}");
+
+    // the h5 itself as ground truth: its SSL4MIS ACDC name turns (Z, H, W) into (H, W, Z)
+    std::fs::create_dir_all(d.path().join("gt_h5")).unwrap();
+    std::fs::copy(&src, d.path().join("gt_h5/patient011_frame01.h5")).unwrap();
+    std::fs::rename(&pred, d.path().join("pred/patient011_frame01.nii.gz")).unwrap();
+    let metrics = |axes: &str| semiseg(&["metrics", "--pred", d.path().join("pred").to_str().unwrap(), "--gt", d.path().join("gt_h5").to_str().unwrap(), "--axes", axes, "--out", d.path().join("m2.csv").to_str().unwrap()]);
+    let o = metrics("auto");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = metrics("as-stored");
+    assert!(!o.status.success() && text(&o).contains("differs from ground truth"), "{}", text(&o));
 }
 
 #[test]

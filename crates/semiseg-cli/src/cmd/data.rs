@@ -4,7 +4,7 @@ use crate::progress::bar;
 use anyhow::{bail, Context, Result};
 use semiseg_data::convert::{convert_dataset, convert_file, ArrayKind, Intensity};
 use semiseg_data::inspect::inspect;
-use semiseg_data::io::{atomic, H5Axes};
+use semiseg_data::io::atomic;
 use semiseg_data::layout::detect;
 use std::path::PathBuf;
 
@@ -43,9 +43,8 @@ enum DataCommand {
         /// For a folder: write each volume as 2-D slices (<id>_slice_<k>).
         #[arg(long)]
         slices: bool,
-        /// Axis order of a 3-D h5 file: as-stored (UA-MT LA: X,Y,Z) or slice-first (SSL4MIS ACDC: Z,H,W).
-        #[arg(long, default_value = "as-stored", value_parser = ["as-stored", "slice-first"])]
-        axes: String,
+        #[command(flatten)]
+        axes: super::H5AxesArg,
         /// Stretch each image to 0-255 (lossy; for viewing float volumes as PNG).
         #[arg(long)]
         rescale: bool,
@@ -74,7 +73,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         DataCommand::Convert { input, output, label, to, slices, axes, rescale } => {
             let intensity = if rescale { Intensity::Rescale8Bit } else { Intensity::Keep };
-            let axes = if axes == "slice-first" { H5Axes::SliceFirst } else { H5Axes::AsStored };
+            let axes = axes.order();
             if input.is_dir() {
                 let Some(ext) = to else { bail!("converting a folder needs --to nii.gz|nii|png|npy") };
                 let ds = detect(&input)?;

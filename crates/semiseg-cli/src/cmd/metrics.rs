@@ -3,7 +3,7 @@
 use crate::progress::bar;
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
-use semiseg_data::io::{atomic, read_label};
+use semiseg_data::io::{atomic, read_label_with, H5Axes};
 use semiseg_data::layout::{match_pairs, Pair};
 use semiseg_metrics::multiclass::{absent_class, present_classes};
 use semiseg_metrics::report::{to_csv, CaseRow, Summary};
@@ -33,6 +33,8 @@ pub struct Args {
     /// Foreground classes to score, e.g. `1,2,3` (default: every non-zero value found in any file).
     #[arg(long, value_delimiter = ',')]
     classes: Option<Vec<u8>>,
+    #[command(flatten)]
+    axes: super::H5AxesArg,
     /// Tolerance of the normalised surface Dice, in spacing units.
     #[arg(long, default_value_t = 1.0)]
     nsd_tolerance: f64,
@@ -60,9 +62,9 @@ fn parse_spacing(s: &str) -> Result<SpacingMode> {
 }
 
 /// Reads and scores one pair: the classes given, or those present in either file.
-fn score(pair: &Pair, classes: Option<&[u8]>, spacing: &SpacingMode, convention: Convention, tol: f64) -> Result<(CaseRow, usize)> {
-    let pred = read_label(&pair.pred)?;
-    let gt = read_label(&pair.gt)?;
+fn score(pair: &Pair, classes: Option<&[u8]>, spacing: &SpacingMode, convention: Convention, tol: f64, axes: H5Axes) -> Result<(CaseRow, usize)> {
+    let pred = read_label_with(&pair.pred, axes)?;
+    let gt = read_label_with(&pair.gt, axes)?;
     if pred.spatial_shape() != gt.spatial_shape() || pred.spatial_dims != gt.spatial_dims {
         bail!("{}: shape {} differs from ground truth {} ({})", pair.pred.display(), pred.shape_string(), gt.shape_string(), pair.gt.display());
     }
@@ -96,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
     let results: Vec<Result<(CaseRow, usize)>> = pairs
         .par_iter()
         .map(|p| {
-            let r = score(p, args.classes.as_deref(), &spacing, convention, args.nsd_tolerance);
+            let r = score(p, args.classes.as_deref(), &spacing, convention, args.nsd_tolerance, args.axes.order());
             pb.inc(1);
             r
         })

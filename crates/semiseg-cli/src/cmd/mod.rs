@@ -21,3 +21,20 @@ pub struct CheckpointArgs {
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
 }
+
+/// `--axes`: how the axes of a 3-D h5 dataset are read.
+#[derive(Debug, clap::Args)]
+pub struct H5AxesArg {
+    /// Axis order of 3-D h5 files: auto (slice-first for SSL4MIS ACDC volumes named
+    /// patientNNN_frameNN.h5, as stored otherwise), as-stored (UA-MT LA: X,Y,Z) or slice-first
+    /// (SSL4MIS ACDC: Z,H,W).
+    #[arg(long = "axes", default_value = "auto", value_parser = semiseg_data::io::H5Axes::NAMES)]
+    axes: String,
+}
+
+impl H5AxesArg {
+    /// The chosen order.
+    pub fn order(&self) -> semiseg_data::io::H5Axes {
+        self.axes.parse().expect("clap checked the name")
+    }
+}

@@ -26,6 +26,8 @@ pub struct Args {
     /// Also write class probabilities as `<name>_prob.npy` ([K, D0, D1, D2], float32).
     #[arg(long)]
     probabilities: bool,
+    #[command(flatten)]
+    axes: super::H5AxesArg,
 }
 
 /// The output mask path for an input file.
@@ -50,7 +52,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut failed = Vec::new();
     for input in &inputs {
         let result = (|| -> Result<PathBuf> {
-            let image = io::read_image(input)?;
+            let image = io::read_image_with(input, args.axes.order())?;
             let (mask, probs) = predict(&net, &image, &cfg, &device).map_err(|e| anyhow!(e))?;
             let out = mask_path(input, &args.output)?;
             io::write_label(&out, &mask)?;

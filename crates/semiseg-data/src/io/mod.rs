@@ -83,22 +83,32 @@ pub fn stem(path: &Path) -> String {
     name.to_string()
 }
 
-/// Reads an image of any supported format (h5: the `image` dataset, axes as stored).
+/// Reads an image of any supported format (h5: the `image` dataset, axes as [`H5Axes::Auto`]).
 pub fn read_image(path: &Path) -> Result<Image, DataError> {
+    read_image_with(path, H5Axes::Auto)
+}
+
+/// Reads an image, a 3-D h5 dataset with its axes as `axes` says.
+pub fn read_image_with(path: &Path, axes: H5Axes) -> Result<Image, DataError> {
     match Format::of(path)? {
         Format::Png | Format::Jpeg => raster::read_image(path),
         Format::Nifti => nifti_io::read_image(path),
-        Format::H5 => h5::read_image(path, H5Axes::AsStored),
+        Format::H5 => h5::read_image(path, axes),
         Format::Npy => npy::read_image(path),
     }
 }
 
-/// Reads a label map of any supported format (h5: the `label` dataset, axes as stored).
+/// Reads a label map of any supported format (h5: the `label` dataset, axes as [`H5Axes::Auto`]).
 pub fn read_label(path: &Path) -> Result<LabelMap, DataError> {
+    read_label_with(path, H5Axes::Auto)
+}
+
+/// Reads a label map, a 3-D h5 dataset with its axes as `axes` says.
+pub fn read_label_with(path: &Path, axes: H5Axes) -> Result<LabelMap, DataError> {
     match Format::of(path)? {
         Format::Png | Format::Jpeg => raster::read_label(path),
         Format::Nifti => nifti_io::read_label(path),
-        Format::H5 => h5::read_label(path, H5Axes::AsStored),
+        Format::H5 => h5::read_label(path, axes),
         Format::Npy => npy::read_label(path),
     }
 }

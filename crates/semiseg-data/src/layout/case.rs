@@ -1,7 +1,7 @@
 //! One case of a dataset: where its image channels and its label are, and how to read them.
 
 use crate::error::DataError;
-use crate::io::{self, Format, H5Axes};
+use crate::io::{self, H5Axes};
 use crate::sample::{Image, LabelMap};
 use ndarray::{concatenate, Axis};
 use serde::Serialize;
@@ -27,15 +27,12 @@ impl Case {
     /// A case with one image file and an optional label.
     pub fn new(id: impl Into<String>, image: PathBuf, label: Option<PathBuf>) -> Self {
         let id = id.into();
-        Self { patient: patient_of(&id), id, images: vec![image], label, h5_axes: H5Axes::AsStored }
+        Self { patient: patient_of(&id), id, images: vec![image], label, h5_axes: H5Axes::Auto }
     }
 
     /// Reads the image, stacking channel files.
     pub fn read_image(&self) -> Result<Image, DataError> {
-        let read = |p: &PathBuf| match Format::of(p)? {
-            Format::H5 => io::h5::read_image(p, self.h5_axes),
-            _ => io::read_image(p),
-        };
+        let read = |p: &PathBuf| io::read_image_with(p, self.h5_axes);
         let mut first = read(&self.images[0])?;
         if self.images.len() > 1 {
             let mut parts = vec![first.data.clone()];
@@ -55,10 +52,7 @@ impl Case {
     /// Reads the label, or `None` for an unlabeled case.
     pub fn read_label(&self) -> Result<Option<LabelMap>, DataError> {
         let Some(p) = &self.label else { return Ok(None) };
-        match Format::of(p)? {
-            Format::H5 => io::h5::read_label(p, self.h5_axes).map(Some),
-            _ => io::read_label(p).map(Some),
-        }
+        io::read_label_with(p, self.h5_axes).map(Some)
     }
 }
 
