@@ -156,3 +156,67 @@ fn empty_folder_says_what_layouts_are_expected() {
     let e = detect(dir.path()).unwrap_err().to_string();
     assert!(e.contains("dataset.json") && e.contains("images/"), "{e}");
 }
+
+/// NPY bytes with the given header text (v1) followed by `data`.
+fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = header.to_string();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h.as_bytes());
+    out.extend(data);
+    out
+}
+
+#[test]
+fn huge_declared_sizes_are_refused_before_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    // NPY: 10^12 floats declared, 16 bytes present
+    let npy = dir.path().join("huge.npy");
+    std::fs::write(&npy, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 100), }", &[0; 16])).unwrap();
+    let e = read_image(&npy).unwrap_err().to_string();
+    assert!(e.contains("huge.npy") && e.contains("header declares"), "{e}");
+    // the same header honest about its 4 floats reads
+    let ok = dir.path().join("ok.npy");
+    std::fs::write(&ok, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", &[0; 16])).unwrap();
+    assert_eq!(read_image(&ok).unwrap().spatial_shape(), [2, 2, 1]);
+
+    // NIfTI: a valid 4x4x4 volume whose dim is then rewritten to 30000^3
+    let nii = dir.path().join("huge.nii");
+    let label = LabelMap { data: ndarray::Array3::zeros((4, 4, 4)), spatial_dims: 3, geometry: Geometry::unit() };
+    io::write_label(&nii, &label).unwrap();
+    let mut bytes = std::fs::read(&nii).unwrap();
+    for i in 1..=3 {
+        bytes[40 + 2 * i..42 + 2 * i].copy_from_slice(&30000i16.to_le_bytes());
+    }
+    std::fs::write(&nii, &bytes).unwrap();
+    let e = read_label(&nii).unwrap_err().to_string();
+    assert!(e.contains("huge.nii") && e.contains("header declares"), "{e}");
+
+    // PNG: a 1x1 image whose IHDR claims 60000 x 60000 (CRC fixed so only the size is wrong)
+    let png = dir.path().join("huge.png");
+    grey(&png, 1, 1, |_, _| 0);
+    let mut bytes = std::fs::read(&png).unwrap();
+    bytes[16..20].copy_from_slice(&60000u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&60000u32.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&png, &bytes).unwrap();
+    let e = read_image(&png).unwrap_err().to_string();
+    assert!(e.contains("huge.png") && e.contains("header declares"), "{e}");
+}
+
+/// CRC-32 (PNG's) of `bytes`.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xffff_ffffu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}

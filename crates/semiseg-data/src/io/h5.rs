@@ -9,6 +9,7 @@
 //! The files carry no spacing: geometry is unit spacing, identity affine. Outside a detected
 //! layout, [`H5Axes::Auto`] tells the two 3-D kinds apart by the SSL4MIS ACDC file names.
 
+use super::declared::{self, Storage};
 use crate::error::DataError;
 use crate::sample::{Geometry, Image, LabelMap};
 use hdf5_reader::Hdf5File;
@@ -83,6 +84,9 @@ fn read<T: hdf5_reader::H5Type>(path: &Path, name: &str) -> Result<ArrayD<T>, Da
         let have = dataset_names(path).map(|n| n.join(", ")).unwrap_or_default();
         DataError::invalid(path, format!("no dataset '{name}' (datasets: {have})"))
     })?;
+    // chunks may be deflated: the shape must fit what the file could hold once inflated
+    let what = format!("dataset '{name}' of shape {:?}", ds.shape());
+    declared::check(path, &what, declared::payload(ds.shape().iter().copied(), std::mem::size_of::<T>() as u64), Storage::Deflated { file_bytes: declared::file_len(path)? })?;
     ds.read_array::<T>().map_err(|e| decode(path, format!("dataset '{name}': {e}")))
 }
 

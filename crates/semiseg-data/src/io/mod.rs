@@ -9,6 +9,7 @@
 //! [`Format`] variant, and one line in [`Format::of`].
 
 pub mod atomic;
+pub mod declared;
 pub mod h5;
 pub mod nifti_io;
 pub mod npy;

@@ -7,6 +7,7 @@
 //! geometry's spacing.
 
 use super::atomic::write_atomically;
+use super::declared::{self, Storage};
 use crate::error::DataError;
 use crate::sample::{Geometry, Image, LabelMap};
 use ndarray::{Array3, Array4, ArrayD, Axis, Ix3, IxDyn};
@@ -18,9 +19,51 @@ fn decode(path: &Path, reason: impl ToString) -> DataError {
     DataError::Decode { path: path.to_path_buf(), format: "NIfTI", reason: reason.to_string() }
 }
 
+/// Refuses a NIfTI-1 header whose `dim` the file cannot hold, before the volume is allocated.
+/// Other headers are left to the decoder, which rejects them.
+fn check_declared(path: &Path) -> Result<(), DataError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
+    let mut head = Vec::with_capacity(348);
+    let read = if gz { flate2::read::GzDecoder::new(file).take(348).read_to_end(&mut head) } else { file.take(348).read_to_end(&mut head) };
+    read.map_err(|e| decode(path, e))?;
+    if head.len() < 348 {
+        return Err(decode(path, format!("file too short for a NIfTI-1 header ({} of 348 bytes)", head.len())));
+    }
+    let little = i32::from_le_bytes([head[0], head[1], head[2], head[3]]) == 348;
+    if !little && i32::from_be_bytes([head[0], head[1], head[2], head[3]]) != 348 {
+        return Ok(());
+    }
+    let i16_at = |o: usize| if little { i16::from_le_bytes([head[o], head[o + 1]]) } else { i16::from_be_bytes([head[o], head[o + 1]]) };
+    let rank = i16_at(40);
+    if !(1..=7).contains(&rank) {
+        return Err(decode(path, format!("dim[0] = {rank}: not a rank between 1 and 7")));
+    }
+    let dims: Vec<i16> = (1..=rank as usize).map(|i| i16_at(40 + 2 * i)).collect();
+    if dims.iter().any(|&d| d < 1) {
+        return Err(decode(path, format!("dim = {dims:?}: every size must be positive")));
+    }
+    let bitpix = i16_at(72);
+    if bitpix < 1 || bitpix % 8 != 0 {
+        return Err(decode(path, format!("bitpix = {bitpix}: not a whole number of bytes")));
+    }
+    let offset = {
+        let b = [head[108], head[109], head[110], head[111]];
+        let v = if little { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) };
+        if v.is_finite() && v >= 0.0 { v as u64 } else { 352 }
+    };
+    let what = format!("dim {dims:?} of {bitpix}-bit voxels");
+    let voxels = declared::payload(dims.iter().map(|&d| d as u64), bitpix as u64 / 8);
+    let total = declared::file_len(path)?;
+    let storage = if gz { Storage::Deflated { file_bytes: total } } else { Storage::Raw { available: total.saturating_sub(offset) } };
+    declared::check(path, &what, voxels, storage)
+}
+
 /// Reads the header and the unscaled-then-scaled voxel data as f64 (i, j, k[, c]).
 fn read_raw(path: &Path) -> Result<(NiftiHeader, ArrayD<f64>), DataError> {
     super::require_file(path)?;
+    check_declared(path)?;
     let obj = ReaderOptions::new().read_file(path).map_err(|e| decode(path, e))?;
     let header = obj.header().clone();
     let volume = obj.into_volume();

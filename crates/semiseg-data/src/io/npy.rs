@@ -3,6 +3,7 @@
 //! no geometry.
 
 use super::atomic::write_atomically;
+use super::declared::{self, Storage};
 use crate::error::DataError;
 use crate::sample::{Geometry, Image, LabelMap};
 use ndarray::{Array3, Array4, ArrayD, Axis, Ix3, Ix4};
@@ -13,9 +14,42 @@ fn decode(path: &Path, reason: impl ToString) -> DataError {
     DataError::Decode { path: path.to_path_buf(), format: "NPY", reason: reason.to_string() }
 }
 
+/// The header's dtype item size and shape, and the header's length in bytes.
+fn parse_header(path: &Path, head: &[u8]) -> Result<(u64, Vec<u64>, u64), DataError> {
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return Err(decode(path, "not an NPY file (no \\x93NUMPY magic)"));
+    }
+    let (len, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10),
+        2 | 3 if head.len() >= 12 => (u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize, 12),
+        v => return Err(decode(path, format!("NPY format version {v} not supported"))),
+    };
+    let text = head.get(start..start + len).ok_or_else(|| decode(path, format!("header of {len} bytes is cut off")))?;
+    let text = String::from_utf8_lossy(text);
+    let value_of = |key: &str| text.split_once(&format!("'{key}':")).map(|(_, rest)| rest.trim_start().to_string());
+    let descr = value_of("descr").and_then(|v| v.strip_prefix('\'').and_then(|r| r.split_once('\'')).map(|(d, _)| d.to_string()));
+    let item: u64 = descr.as_deref().and_then(|d| d.trim_start_matches(['<', '>', '|', '=']).get(1..)).and_then(|n| n.parse().ok()).ok_or_else(|| decode(path, format!("unreadable dtype in header {text}")))?;
+    let shape_text = value_of("shape").and_then(|v| v.strip_prefix('(').and_then(|r| r.split_once(')')).map(|(s, _)| s.to_string())).ok_or_else(|| decode(path, format!("no shape in header {text}")))?;
+    let shape: Result<Vec<u64>, _> = shape_text.split(',').map(str::trim).filter(|d| !d.is_empty()).map(str::parse).collect();
+    let shape = shape.map_err(|_| decode(path, format!("unreadable shape ({shape_text})")))?;
+    Ok((item, shape, (start + len) as u64))
+}
+
+/// Refuses a header whose shape the file cannot hold, before the array is allocated.
+fn check_declared(path: &Path) -> Result<(), DataError> {
+    use std::io::Read;
+    let total = declared::file_len(path)?;
+    let mut head = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_end(&mut head)).map_err(|e| DataError::io(path, e))?;
+    let (item, shape, header_len) = parse_header(path, &head)?;
+    let what = format!("shape {shape:?} of {item}-byte items");
+    declared::check(path, &what, declared::payload(shape.iter().copied(), item), Storage::Raw { available: total.saturating_sub(header_len) })
+}
+
 /// Reads any numeric dtype as f64.
 fn read_any(path: &Path) -> Result<ArrayD<f64>, DataError> {
     super::require_file(path)?;
+    check_declared(path)?;
     macro_rules! attempt {
         ($($t:ty),*) => {$(
             match read_npy::<_, ArrayD<$t>>(path) {
