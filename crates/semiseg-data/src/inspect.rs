@@ -123,8 +123,8 @@ fn range(v: impl Iterator<Item = f64>) -> (f64, f64) {
     v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)))
 }
 
-/// Reads one case and lists its problems.
-fn inspect_case(case: &Case) -> (Option<CaseInfo>, Vec<Problem>) {
+/// Reads one case and lists its problems (`channels`: the count the dataset declares).
+fn inspect_case(case: &Case, channels: Option<usize>) -> (Option<CaseInfo>, Vec<Problem>) {
     let mut problems = Vec::new();
     let image = match case.read_image() {
         Ok(i) => i,
@@ -138,6 +138,10 @@ fn inspect_case(case: &Case) -> (Option<CaseInfo>, Vec<Problem>) {
         }
     };
     let info = describe(case, &image, label.as_ref());
+    if let Some(n) = channels.filter(|&n| n != image.channels()) {
+        let hint = if case.images.len() == 1 && image.channels() > 1 { " (a 4-D file where a 3-D one was expected?)" } else { "" };
+        problems.push(Problem::error(&case.images[0], format!("image has {} channels but dataset.json declares {n}{hint}", image.channels())));
+    }
     if image.data.iter().any(|v| !v.is_finite()) {
         problems.push(Problem::error(&case.images[0], "image has NaN or infinite values"));
     }
@@ -183,7 +187,7 @@ pub fn inspect(dataset: &Dataset, tick: &(dyn Fn() + Sync)) -> InspectReport {
     let results: Vec<_> = unique
         .par_iter()
         .map(|c| {
-            let r = inspect_case(c);
+            let r = inspect_case(c, dataset.declared_channels);
             tick();
             r
         })
@@ -204,8 +208,9 @@ pub fn inspect(dataset: &Dataset, tick: &(dyn Fn() + Sync)) -> InspectReport {
     InspectReport { root: dataset.root.clone(), layout: dataset.kind, splits, cases, problems }
 }
 
-/// Label values that do not belong: outside the declared labels, or non-binary masks in a
-/// dataset whose masks are (at least 90 %) binary.
+/// Label values that do not belong: outside the declared labels; without declared labels,
+/// values that no other mask has (among three or more), and non-binary masks in a dataset whose
+/// masks are (at least 90 %) binary.
 fn label_value_problems(dataset: &Dataset, cases: &[CaseInfo]) -> Vec<Problem> {
     let labeled: Vec<(&CaseInfo, &Vec<u8>)> = cases.iter().filter_map(|c| c.label_values.as_ref().map(|v| (c, v))).collect();
     let label_path = |c: &CaseInfo| {
@@ -220,13 +225,26 @@ fn label_value_problems(dataset: &Dataset, cases: &[CaseInfo]) -> Vec<Problem> {
             })
             .collect();
     }
-    let binary = labeled.iter().filter(|(_, v)| v.iter().all(|&x| x <= 1)).count();
-    if labeled.is_empty() || binary * 10 < labeled.len() * 9 {
-        return Vec::new();
+    let mut masks_with = [0usize; 256];
+    for (_, v) in &labeled {
+        for &x in v.iter() {
+            masks_with[x as usize] += 1;
+        }
     }
+    let binary = labeled.iter().filter(|(_, v)| v.iter().all(|&x| x <= 1)).count();
+    let mostly_binary = !labeled.is_empty() && binary * 10 >= labeled.len() * 9;
     labeled
         .iter()
-        .filter(|(_, v)| v.iter().any(|&x| x > 1))
-        .map(|(c, v)| Problem::error(label_path(c), format!("non-binary mask values {v:?} in a binary dataset")))
+        .filter_map(|(c, v)| {
+            let unique: Vec<u8> = v.iter().copied().filter(|&x| masks_with[x as usize] == 1).collect();
+            if mostly_binary && v.iter().any(|&x| x > 1) {
+                Some(Problem::error(label_path(c), format!("non-binary mask values {v:?} in a binary dataset")))
+            } else if labeled.len() >= 3 && !unique.is_empty() {
+                let others: Vec<u8> = (0..=255u8).filter(|&x| masks_with[x as usize] > usize::from(v.contains(&x))).collect();
+                Some(Problem::error(label_path(c), format!("mask values {unique:?} occur in no other mask (mask values {v:?}; the other masks use {others:?})")))
+            } else {
+                None
+            }
+        })
         .collect()
 }

@@ -220,3 +220,33 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !c
 }
+
+#[test]
+fn odd_mask_values_and_unexpected_channels_are_flagged() {
+    // {0, 1, 2, 7} among four 0/255 masks (80 % binary: below the binary-dataset rule)
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    for i in 0..4 {
+        grey(&r.join(format!("images/c{i}.png")), 8, 8, |_, _| 9);
+        grey(&r.join(format!("masks/c{i}.png")), 8, 8, |x, _| if x > i { 255 } else { 0 });
+    }
+    grey(&r.join("images/odd.png"), 8, 8, |_, _| 9);
+    grey(&r.join("masks/odd.png"), 8, 8, |x, _| [0, 1, 2, 7][(x % 4) as usize]);
+    let report = inspect(&detect(r).unwrap(), &|| {});
+    let flagged: Vec<_> = report.problems.iter().filter(|p| p.message.contains("no other mask")).collect();
+    assert_eq!(flagged.len(), 1, "{}", report.to_text());
+    assert!(flagged[0].path.ends_with("masks/odd.png") && flagged[0].message.contains("[2, 7]"), "{}", flagged[0].message);
+
+    // a 4-D (two-channel) image where dataset.json declares one channel
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    std::fs::write(r.join("dataset.json"), r#"{"channel_names": {"0": "MRI"}, "labels": {"background": 0, "LA": 1}, "numTraining": 1, "file_ending": ".nii.gz"}"#).unwrap();
+    let lab = LabelMap { data: ndarray::Array3::zeros((4, 4, 3)), spatial_dims: 3, geometry: Geometry::unit() };
+    io::write_label(&r.join("labelsTr/c1.nii.gz"), &lab).unwrap();
+    let img = semiseg_data::Image { data: ndarray::Array4::from_shape_fn((2, 4, 4, 3), |(c, x, y, z)| (100 * c + 16 * x + 4 * y + z) as f32), spatial_dims: 3, geometry: Geometry::unit() };
+    io::write_image(&r.join("imagesTr/c1_0000.nii.gz"), &img).unwrap();
+    assert_eq!(read_image(&r.join("imagesTr/c1_0000.nii.gz")).unwrap().data, img.data, "a two-channel NIfTI round-trips");
+    let report = inspect(&detect(r).unwrap(), &|| {});
+    assert!(report.problems.iter().any(|p| p.path.ends_with("imagesTr/c1_0000.nii.gz") && p.message.contains("2 channels but dataset.json declares 1")), "{}", report.to_text());
+    assert!(report.has_errors());
+}

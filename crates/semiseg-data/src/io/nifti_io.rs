@@ -185,7 +185,8 @@ pub fn write_image(path: &Path, image: &Image) -> Result<(), DataError> {
             let v = image.data.index_axis(Axis(0), 0);
             if image.spatial_dims == 2 { opts.write_nifti(&v.index_axis(Axis(2), 0)) } else { opts.write_nifti(&v) }
         } else {
-            opts.write_nifti(&image.data.view().permuted_axes([1, 2, 3, 0]))
+            // channels last (i, j, k, c); the writer needs the array contiguous in that order
+            opts.write_nifti(&image.data.view().permuted_axes([1, 2, 3, 0]).as_standard_layout())
         };
         r.map_err(|e| decode(tmp, e))
     })

@@ -51,6 +51,8 @@ pub struct Dataset {
     pub splits: BTreeMap<String, Vec<Case>>,
     /// Label values and names the dataset declares (`dataset.json`), if any.
     pub declared_labels: Option<BTreeMap<u8, String>>,
+    /// Image channels the dataset declares (`dataset.json` `channel_names` / `modality`), if any.
+    pub declared_channels: Option<usize>,
     /// Structural problems found while scanning.
     pub problems: Vec<Problem>,
 }

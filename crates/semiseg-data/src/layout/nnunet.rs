@@ -36,10 +36,15 @@ fn declared_labels(json: &Value) -> Option<BTreeMap<u8, String>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The channel count `dataset.json` declares (`channel_names`, or MSD's `modality`).
+fn declared_channels(json: &Value) -> Option<usize> {
+    json.get("channel_names").or_else(|| json.get("modality")).and_then(Value::as_object).map(|o| o.len().max(1))
+}
+
 fn scan_nnunet(root: &Path, json: &Value) -> Result<Dataset, DataError> {
     let path = root.join("dataset.json");
     let ending = json.get("file_ending").and_then(Value::as_str).unwrap_or(".nii.gz").to_string();
-    let channels = json.get("channel_names").or_else(|| json.get("modality")).and_then(Value::as_object).map_or(1, |o| o.len().max(1));
+    let channels = declared_channels(json).unwrap_or(1);
     let mut problems = Vec::new();
     let mut splits = BTreeMap::new();
     let tr = root.join("imagesTr");
@@ -94,7 +99,7 @@ fn scan_nnunet(root: &Path, json: &Value) -> Result<Dataset, DataError> {
             .collect();
         splits.insert("test".to_string(), test);
     }
-    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::NnUnet, splits, declared_labels: declared_labels(json), problems })
+    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::NnUnet, splits, declared_labels: declared_labels(json), declared_channels: declared_channels(json), problems })
 }
 
 fn scan_msd(root: &Path, json: &Value) -> Result<Dataset, DataError> {
@@ -132,5 +137,5 @@ fn scan_msd(root: &Path, json: &Value) -> Result<Dataset, DataError> {
     if !test.is_empty() {
         splits.insert("test".to_string(), test);
     }
-    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::Msd, splits, declared_labels: declared_labels(json), problems })
+    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::Msd, splits, declared_labels: declared_labels(json), declared_channels: declared_channels(json), problems })
 }

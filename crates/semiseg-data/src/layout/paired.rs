@@ -57,7 +57,7 @@ pub fn scan(root: &Path) -> Result<Dataset, DataError> {
         problems.push(Problem::error(&m, format!("mask without image (no images/{key}.*)")));
     }
     let splits = splits_from_lists(root, cases, &mut problems)?;
-    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::Paired, splits, declared_labels: None, problems })
+    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::Paired, splits, declared_labels: None, declared_channels: None, problems })
 }
 
 /// Groups cases into the splits named by list files, or one split `all` when there are none.
@@ -93,5 +93,5 @@ pub fn scan_unlabeled(root: &Path) -> Result<Dataset, DataError> {
     }
     let cases = files.into_iter().map(|p| Case::new(stem(&p), p, None)).collect();
     let splits = BTreeMap::from([("unlabeled".to_string(), cases)]);
-    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::Unlabeled, splits, declared_labels: None, problems: Vec::new() })
+    Ok(Dataset { root: root.to_path_buf(), kind: LayoutKind::Unlabeled, splits, declared_labels: None, declared_channels: None, problems: Vec::new() })
 }

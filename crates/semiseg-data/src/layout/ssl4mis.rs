@@ -28,7 +28,7 @@ fn scan_lists(root: &Path, kind: LayoutKind, path_of: impl Fn(&str, &str) -> Pat
         }
         splits.insert(name.to_string(), cases);
     }
-    Ok(Dataset { root: root.to_path_buf(), kind, splits, declared_labels: None, problems })
+    Ok(Dataset { root: root.to_path_buf(), kind, splits, declared_labels: None, declared_channels: None, problems })
 }
 
 /// SSL4MIS: volumes in `data/`, training slices in `data/slices/`.
