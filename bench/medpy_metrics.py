@@ -48,7 +48,7 @@ def main():
         values = [(mb.hd95(p, g), mb.asd(p, g)) for p, g in cases]
         times.append(time.perf_counter() - t)
     times.sort()
-    res = {"tool": "medpy", "cases": len(cases), "median_s": times[len(times) // 2], "min_s": times[0],
+    res = {"tool": "medpy", "cases": len(cases), "median_s": (times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2), "min_s": times[0],
            "mean_hd95": float(np.mean([v[0] for v in values])), "mean_asd": float(np.mean([v[1] for v in values]))}
     print(json.dumps(res) if a.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
 

@@ -52,7 +52,23 @@ pub fn binary_metrics(
     convention: Convention,
     nsd_tolerance: f64,
 ) -> Result<BinaryMetrics, MetricError> {
-    let c = Confusion::count(&pred, &gt)?;
+    binary_metrics_in_box(pred, gt, 0, spacing, convention, nsd_tolerance)
+}
+
+/// [`binary_metrics`] of two masks cropped to a box outside which both are background:
+/// `outside` counts the background voxels left out (they only add to the true negatives).
+/// Surfaces and distances are those of the whole masks, since the box edge only borders
+/// background.
+pub fn binary_metrics_in_box(
+    pred: ArrayViewD<bool>,
+    gt: ArrayViewD<bool>,
+    outside: usize,
+    spacing: &[f64],
+    convention: Convention,
+    nsd_tolerance: f64,
+) -> Result<BinaryMetrics, MetricError> {
+    let mut c = Confusion::count(&pred, &gt)?;
+    c.tn += outside;
     let empty = EmptyCase::from_counts(c.pred_size(), c.gt_size());
     let mut m = BinaryMetrics {
         dice: 0.0,

@@ -31,8 +31,8 @@ pub fn squared_edt_at(features: ArrayView3<bool>, query: ArrayView3<bool>, spaci
     d.into_iter().zip(q).filter(|(_, &x)| x).map(|(v, _)| v).collect()
 }
 
-/// The transform, in row-major order; with `query`, rows of the last axis holding no query
-/// voxel are left unfinished (their values are not distances).
+/// The transform, in row-major order; with `query`, only the query voxels are finished (the
+/// other values are not distances).
 fn squared_edt_rows(features: ArrayView3<bool>, spacing: [f64; 3], query: Option<&[bool]>) -> Vec<f64> {
     let (n0, n1, n2) = features.dim();
     let f = features.as_standard_layout();
@@ -67,14 +67,31 @@ fn squared_edt_rows(features: ArrayView3<bool>, spacing: [f64; 3], query: Option
         let w2 = spacing[2] * spacing[2];
         d.par_chunks_mut(n2).enumerate().for_each_init(
             || Scratch::new(n2),
-            |scratch, (r, row)| {
-                if query.is_none_or(|q| q[r * n2..(r + 1) * n2].contains(&true)) {
-                    scratch.transform(row, w2);
+            |scratch, (r, row)| match query.map(|q| &q[r * n2..(r + 1) * n2]) {
+                None => scratch.transform(row, w2),
+                // A surface crosses a row at a few voxels: the minimum at each of them, taken
+                // over the whole row, costs a few vectorised sweeps instead of an envelope.
+                Some(wanted) if wanted.contains(&true) => {
+                    scratch.input.copy_from_slice(row);
+                    for (k, _) in wanted.iter().enumerate().filter(|(_, &x)| x) {
+                        row[k] = lowest_at(&scratch.input, k, w2);
+                    }
                 }
+                Some(_) => {}
             },
         );
     }
     d
+}
+
+/// `min_p weight·(q − p)² + line[p]`: the transform of `line` at `q` alone.
+fn lowest_at(line: &[f64], q: usize, weight: f64) -> f64 {
+    let qf = q as f64;
+    line.iter().enumerate().fold(f64::INFINITY, |best, (p, &v)| {
+        let d = qf - p as f64;
+        let x = weight * d * d + v;
+        if x < best { x } else { best }
+    })
 }
 
 /// Along axis 0: the number of voxels to the nearest feature in the same column (∞ if none),
@@ -103,43 +120,37 @@ fn first_axis_counts(f: &[bool], n0: usize, plane: usize) -> Vec<f64> {
 /// Buffers of the 1-D transform, reused across the lines of one thread.
 struct Scratch {
     input: Vec<f64>,
-    output: Vec<f64>,
     /// Positions of the parabolas in the lower envelope.
     vertex: Vec<usize>,
+    /// `input[p] + weight·p²` of each envelope parabola (the part of its boundary formula that
+    /// depends on it alone).
+    lifted: Vec<f64>,
     /// Boundaries between consecutive envelope parabolas (`len + 1`).
     bound: Vec<f64>,
 }
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Self { input: vec![0.0; n], output: vec![0.0; n], vertex: vec![0; n], bound: vec![0.0; n + 1] }
+        Self { input: vec![0.0; n], vertex: vec![0; n], lifted: vec![0.0; n], bound: vec![0.0; n + 1] }
     }
 
-    /// Transforms one line in place.
+    /// Transforms one line in place: `line[q] = min_p weight·(q − p)² + line[p]` over the
+    /// finite `line[p]` (a line without any stays infinite).
     fn transform(&mut self, line: &mut [f64], weight: f64) {
-        if line.iter().all(|v| v.is_infinite()) {
-            return; // nothing to propagate
-        }
+        let Some(first) = line.iter().position(|v| v.is_finite()) else { return };
         self.input.copy_from_slice(line);
-        self.run(weight);
-        line.copy_from_slice(&self.output);
-    }
-
-    /// `output[q] = min_p weight·(q − p)² + input[p]`, skipping infinite `input[p]`.
-    fn run(&mut self, weight: f64) {
         let f = &self.input;
+        let twice = 2.0 * weight;
         let mut k = 0usize; // number of parabolas in the envelope
-        for q in 0..f.len() {
-            let fq = f[q];
+        for (q, &fq) in f.iter().enumerate().skip(first) {
             if !fq.is_finite() {
                 continue;
             }
             let qf = q as f64;
+            let lq = fq + weight * qf * qf;
             let mut s = f64::NEG_INFINITY;
             while k > 0 {
-                let p = self.vertex[k - 1];
-                let pf = p as f64;
-                s = ((fq + weight * qf * qf) - (f[p] + weight * pf * pf)) / (2.0 * weight * (qf - pf));
+                s = (lq - self.lifted[k - 1]) / (twice * (qf - self.vertex[k - 1] as f64));
                 if s <= self.bound[k - 1] {
                     k -= 1;
                     s = f64::NEG_INFINITY;
@@ -148,21 +159,19 @@ impl Scratch {
                 }
             }
             self.vertex[k] = q;
+            self.lifted[k] = lq;
             self.bound[k] = s;
             self.bound[k + 1] = f64::INFINITY;
             k += 1;
         }
-        if k == 0 {
-            self.output.fill(f64::INFINITY);
-            return;
-        }
         let mut j = 0usize;
-        for q in 0..f.len() {
+        for (q, out) in line.iter_mut().enumerate() {
             while self.bound[j + 1] < q as f64 {
                 j += 1;
             }
-            let d = q as f64 - self.vertex[j] as f64;
-            self.output[q] = weight * d * d + f[self.vertex[j]];
+            let p = self.vertex[j];
+            let d = q as f64 - p as f64;
+            *out = weight * d * d + f[p];
         }
     }
 }

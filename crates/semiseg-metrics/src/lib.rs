@@ -25,7 +25,7 @@ pub mod percentile;
 pub mod report;
 pub mod surface;
 
-pub use binary::{binary_metrics, BinaryMetrics};
+pub use binary::{binary_metrics, binary_metrics_in_box, BinaryMetrics};
 pub use convention::{Convention, EmptyCase};
 pub use error::MetricError;
 pub use multiclass::{class_metrics, ClassMetrics};

@@ -26,9 +26,28 @@ pub fn percentile(values: &mut [f64], q: f64) -> f64 {
     }
 }
 
+/// The median as Python's `statistics.median` gives it (the mean of the two middle values for
+/// an even count); NaN for an empty slice.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{median, percentile};
+
+    #[test]
+    fn median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+        assert!(median(&[]).is_nan());
+    }
 
     #[test]
     fn matches_numpy_linear() {

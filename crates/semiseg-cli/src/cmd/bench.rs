@@ -116,7 +116,7 @@ fn bench_metrics(args: Args) -> Result<()> {
         times.push(t.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let median = semiseg_metrics::percentile::median(&times);
     let n = values.len() as f64;
     let mean_hd95 = values.iter().map(|v| v.0).sum::<f64>() / n;
     let mean_asd = values.iter().map(|v| v.1).sum::<f64>() / n;

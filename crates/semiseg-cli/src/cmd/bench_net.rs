@@ -145,7 +145,7 @@ pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: 
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
-    let median = sorted[sorted.len() / 2];
+    let median = semiseg_metrics::percentile::median(&sorted);
     let threads = rayon::current_num_threads();
     if as_json {
         println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": [h, w], "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1 flex", "optimizer": "SGD 0.01/0.9/1e-4"}));

@@ -12,7 +12,7 @@ use crate::error::DataError;
 use crate::sample::{Geometry, Image, LabelMap};
 use ndarray::{Array3, Array4, ArrayD, Axis, Ix3, IxDyn};
 use nifti::writer::WriterOptions;
-use nifti::{IntoNdArray, NiftiHeader, NiftiObject, NiftiVolume, ReaderOptions};
+use nifti::{InMemNiftiVolume, IntoNdArray, NiftiHeader, NiftiObject, NiftiVolume, ReaderOptions};
 use std::path::Path;
 
 fn decode(path: &Path, reason: impl ToString) -> DataError {
@@ -60,8 +60,8 @@ fn check_declared(path: &Path) -> Result<(), DataError> {
     declared::check(path, &what, voxels, storage)
 }
 
-/// Reads the header and the unscaled-then-scaled voxel data as f64 (i, j, k[, c]).
-fn read_raw(path: &Path) -> Result<(NiftiHeader, ArrayD<f64>), DataError> {
+/// Reads the header and the volume (2-D to 4-D), still in its stored type.
+fn read_volume(path: &Path) -> Result<(NiftiHeader, InMemNiftiVolume), DataError> {
     super::require_file(path)?;
     check_declared(path)?;
     let obj = ReaderOptions::new().read_file(path).map_err(|e| decode(path, e))?;
@@ -71,6 +71,12 @@ fn read_raw(path: &Path) -> Result<(NiftiHeader, ArrayD<f64>), DataError> {
     if !(2..=4).contains(&dims) {
         return Err(DataError::invalid(path, format!("{dims}-D NIfTI; expected 2-D, 3-D or 4-D (channels last)")));
     }
+    Ok((header, volume))
+}
+
+/// Reads the header and the unscaled-then-scaled voxel data as f64 (i, j, k[, c]).
+fn read_raw(path: &Path) -> Result<(NiftiHeader, ArrayD<f64>), DataError> {
+    let (header, volume) = read_volume(path)?;
     // Asking for f64 makes the crate apply slope and intercept in f64, as nibabel does.
     let data = volume.into_ndarray::<f64>().map_err(|e| decode(path, e))?;
     Ok((header, data.as_standard_layout().to_owned()))
@@ -130,9 +136,22 @@ pub fn read_image(path: &Path) -> Result<Image, DataError> {
     Ok(Image { data, spatial_dims: if ndim == 2 { 2 } else { 3 }, geometry: geometry(&header) })
 }
 
-/// Reads a label map (2-D or 3-D, integer class indices 0–255).
+/// Reads a label map (2-D or 3-D, integer class indices 0–255). Unscaled uint8 data (what
+/// label files almost always are) is taken as stored, without a detour through f64.
 pub fn read_label(path: &Path) -> Result<LabelMap, DataError> {
-    let (header, raw) = read_raw(path)?;
+    let (header, volume) = read_volume(path)?;
+    let identity = header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
+    if header.datatype == 2 && identity && volume.dimensionality() <= 3 {
+        let raw = volume.into_ndarray::<u8>().map_err(|e| decode(path, e))?;
+        let ndim = raw.ndim();
+        let raw = if ndim == 2 { raw.insert_axis(Axis(2)) } else { raw };
+        // kept in NIfTI's own (first-axis-fastest) memory order: a transposing copy would cost
+        // more than the metrics computed on it
+        let data: Array3<u8> = raw.into_dimensionality::<Ix3>().map_err(|e| decode(path, e))?;
+        return Ok(LabelMap { data, spatial_dims: ndim, geometry: geometry(&header) });
+    }
+    let data = volume.into_ndarray::<f64>().map_err(|e| decode(path, e))?;
+    let raw = data.as_standard_layout().to_owned();
     let ndim = raw.ndim();
     if ndim == 4 {
         return Err(DataError::invalid(path, format!("label has 4 dimensions {:?}; expected 2-D or 3-D", raw.shape())));
