@@ -14,6 +14,7 @@
 pub mod blocks;
 pub mod nets;
 pub mod import;
+pub mod init;
 pub mod params;
 
 pub use burn;

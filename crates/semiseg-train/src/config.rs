@@ -152,8 +152,13 @@ pub struct MethodConfig {
     pub rampup: f64,
     /// EMA decay of the teacher (mean teacher, UA-MT).
     pub ema_decay: f64,
-    /// Iteration before which the consistency term is off (SSL4MIS mean teacher / UA-MT 2-D: 1000).
+    /// Iteration before which the consistency term is off (SSL4MIS mean teacher 2-D: 1000; its
+    /// UA-MT script has no such gate).
     pub consistency_start: usize,
+    /// CPS: `default` (both networks as built: SSL4MIS's 2-D script defines the kaiming / xavier
+    /// initialisers but never calls them) or `kaiming_xavier` (its 3-D script: kaiming-normal
+    /// convolutions for the first network, xavier-normal for the second).
+    pub cps_init: String,
     /// CLCC: iteration at which the contrastive term stops and the consistency term starts (the
     /// reference's warm-up, epoch 100 of 300).
     pub contrast_until: usize,
@@ -269,7 +274,7 @@ impl Default for ModelConfig {
 
 impl Default for MethodConfig {
     fn default() -> Self {
-        Self { name: "mean_teacher".into(), consistency: 0.1, rampup: 200.0, ema_decay: 0.99, consistency_start: 0, contrast_until: 0, temperature: 0.07, weighted_bce: false, weights: Default::default() }
+        Self { name: "mean_teacher".into(), consistency: 0.1, rampup: 200.0, ema_decay: 0.99, consistency_start: 0, cps_init: "default".into(), contrast_until: 0, temperature: 0.07, weighted_bce: false, weights: Default::default() }
     }
 }
 
@@ -374,6 +379,7 @@ impl Config {
         one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none"])?;
         one_of("model.name", &self.model.name, &["unet2d", "projunet", "mgcc"])?;
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
+        one_of("method.cps_init", &self.method.cps_init, &["default", "kaiming_xavier"])?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &semiseg_metrics::Convention::NAMES)?;

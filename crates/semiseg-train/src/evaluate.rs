@@ -4,7 +4,7 @@
 //! there (nearest), distances in pixels (MGCC and CLCC score at 256² / 320² this way).
 
 use crate::config::Config;
-use crate::data::augment::resize_label;
+use crate::data::augment::{resize_label, Interp};
 use crate::infer::{predict, predict_probabilities_at, to_label_map, Decision};
 use ndarray::{Array3, Axis};
 use semiseg_data::{Geometry, LabelMap};
@@ -25,7 +25,7 @@ pub fn evaluate(net: &Segmenter, cases: &[Case], cfg: &Config, device: &Device, 
         let label = case.read_label().map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no label to score against", case.images[0].display()))?;
         let (pred, label) = if cfg.eval.resolution == "network" {
             let probs = predict_probabilities_at(net, &image, cfg, device, cfg.data.patch).map_err(|e| format!("{}: {e}", case.images[0].display()))?;
-            (to_label_map(&probs, &image, Decision::of(cfg)), at_network_size(&label, cfg.data.patch))
+            (to_label_map(&probs, &image, Decision::of(cfg)), at_network_size(&label, cfg.data.patch, Interp::of(&cfg.data)))
         } else {
             (predict(net, &image, cfg, device).map_err(|e| format!("{}: {e}", case.images[0].display()))?.0, label)
         };
@@ -38,11 +38,11 @@ pub fn evaluate(net: &Segmenter, cases: &[Case], cfg: &Config, device: &Device, 
 }
 
 /// Every plane of `label` resized (nearest) to `[h, w]`, with unit spacing.
-fn at_network_size(label: &LabelMap, [h, w]: [usize; 2]) -> LabelMap {
+fn at_network_size(label: &LabelMap, [h, w]: [usize; 2], interp: Interp) -> LabelMap {
     let depth = label.data.dim().2;
     let mut data = Array3::zeros((h, w, depth));
     for k in 0..depth {
-        data.index_axis_mut(Axis(2), k).assign(&resize_label(&label.data.index_axis(Axis(2), k).to_owned(), h, w));
+        data.index_axis_mut(Axis(2), k).assign(&resize_label(&label.data.index_axis(Axis(2), k).to_owned(), h, w, interp));
     }
     LabelMap { data, spatial_dims: label.spatial_dims, geometry: Geometry::unit() }
 }

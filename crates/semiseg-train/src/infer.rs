@@ -29,7 +29,7 @@ pub fn predict_probabilities_at(net: &Segmenter, image: &Image, cfg: &Config, de
     let planes = prepare_image(image, cfg)?;
     let depth = image.spatial_shape()[2];
     let [ph, pw] = cfg.patch;
-    let interp = if cfg.image_interp == "bilinear" { Interp::Bilinear } else { Interp::Nearest };
+    let interp = Interp::of(cfg);
     let mut out: Option<Array4<f32>> = None;
     for (chunk_index, chunk) in planes.chunks(PLANES_PER_BATCH).enumerate() {
         let c = chunk[0].shape()[0];

@@ -24,9 +24,12 @@ pub struct MgccConfig {
     /// Input channels (3: the reference reads BUSI as BGR).
     #[config(default = 3)]
     pub in_channels: usize,
-    /// Width multiplier of `[16, 32, 64, 128, 256]` (the paper: 4).
+    /// Width multiplier of `base_width × [1, 2, 4, 8, 16]` (the paper: 4).
     #[config(default = 4)]
     pub dim_mult: usize,
+    /// Narrowest width before `dim_mult` (CMU-Net: 16; smaller only for tests).
+    #[config(default = 16)]
+    pub base_width: usize,
     /// ConvMixer kernel size.
     #[config(default = 7)]
     pub mixer_kernel: usize,
@@ -195,7 +198,7 @@ pub const MGCC_PERTURBATIONS: [Perturbation; 3] = [Perturbation::FeatureDropout,
 impl MgccConfig {
     /// Builds the network on `device`.
     pub fn init(&self, device: &Device) -> Mgcc {
-        let w = [16, 32, 64, 128, 256].map(|c| c * self.dim_mult);
+        let w = [1, 2, 4, 8, 16].map(|c| c * self.base_width * self.dim_mult);
         Mgcc {
             encoder: (0..5).map(|i| DoubleConv::new(if i == 0 { self.in_channels } else { w[i - 1] }, w[i], device)).collect(),
             mixers: (0..3).map(|_| (0..self.mixer_depth).map(|_| MixerLayer::new(w[4], self.mixer_kernel, device)).collect()).collect(),
@@ -232,6 +235,15 @@ impl Mgcc {
 
     /// Training pass: main output and the three perturbed auxiliary outputs.
     pub fn forward_all(&self, x: Tensor<4>) -> MgccOutput {
+        self.decode_all(x, true)
+    }
+
+    /// Main and auxiliary outputs with the perturbations off (for checking the decoders).
+    pub fn forward_all_unperturbed(&self, x: Tensor<4>) -> MgccOutput {
+        self.decode_all(x, false)
+    }
+
+    fn decode_all(&self, x: Tensor<4>, perturb: bool) -> MgccOutput {
         let (feats, levels) = self.features(x);
         let with_bottleneck = |b: &Tensor<4>| {
             let mut v = feats[..4].to_vec();
@@ -248,7 +260,7 @@ impl Mgcc {
                 let feats: Vec<Tensor<4>> = with_bottleneck(&levels[k])
                     .into_iter()
                     .enumerate()
-                    .map(|(level, f)| if self.perturb_all_levels || level == 4 { p.apply_with(f, self.shared_noise) } else { f })
+                    .map(|(level, f)| if perturb && (self.perturb_all_levels || level == 4) { p.apply_with(f, self.shared_noise) } else { f })
                     .collect();
                 dec.forward(&feats)
             })

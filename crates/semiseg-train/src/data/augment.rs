@@ -5,7 +5,8 @@
 //!   [−20°, 20°) with nearest-neighbour sampling and zero fill (`ndimage.rotate(order=0,
 //!   reshape=False)`); then `zoom` to the patch (order 0 = nearest for labels; images as
 //!   configured).
-//! * `flip_rot90` (albumentations RandomRotate90 + Flip, MGCC / CLCC): each with probability ½.
+//! * `flip_rot90` (albumentations RandomRotate90 + Flip, MGCC / CLCC): each with probability ½;
+//!   the flip is vertical, horizontal or both, one of three.
 //! * `hflip_vflip_rot90` (CLCC's albumentations pipeline): horizontal flip, vertical flip,
 //!   RandomRotate90 (k ∈ 0..4), each with probability ½, in that order.
 //! * `none`: resize only.
@@ -24,6 +25,13 @@ pub enum Interp {
     Nearest,
     /// Bilinear, half-pixel centres (`cv2.resize` / `F.interpolate(align_corners=False)`).
     Bilinear,
+}
+
+impl Interp {
+    /// The interpolation `data.image_interp` names.
+    pub fn of(data: &crate::config::DataConfig) -> Self {
+        if data.image_interp == "bilinear" { Interp::Bilinear } else { Interp::Nearest }
+    }
 }
 
 fn zoom_nearest_index(o: usize, n_out: usize, n_in: usize) -> usize {
@@ -60,13 +68,25 @@ pub fn resize_image(x: &Array3<f32>, h: usize, w: usize, interp: Interp) -> Arra
     }
 }
 
-/// Resizes a label map `[H, W]` with corner-aligned nearest neighbour.
-pub fn resize_label(y: &Array2<u8>, h: usize, w: usize) -> Array2<u8> {
+/// `cv2.resize(..., INTER_NEAREST)`: source index `floor(o · n_in / n_out)`.
+fn cv2_nearest_index(o: usize, n_out: usize, n_in: usize) -> usize {
+    ((o as f64 * n_in as f64 / n_out as f64).floor() as usize).min(n_in - 1)
+}
+
+/// Resizes a label map `[H, W]` the way the pipeline of `interp` resizes masks: SSL4MIS zooms
+/// image and mask alike (`zoom(order=0)`, corner-aligned, for [`Interp::Nearest`]); the cv2 /
+/// albumentations pipelines (MGCC, CLCC: bilinear images) resize masks with OpenCV's
+/// `INTER_NEAREST`.
+pub fn resize_label(y: &Array2<u8>, h: usize, w: usize, interp: Interp) -> Array2<u8> {
     let (hi, wi) = y.dim();
     if (hi, wi) == (h, w) {
         return y.clone();
     }
-    Array2::from_shape_fn((h, w), |(a, b)| y[[zoom_nearest_index(a, h, hi), zoom_nearest_index(b, w, wi)]])
+    let index = match interp {
+        Interp::Nearest => zoom_nearest_index,
+        Interp::Bilinear => cv2_nearest_index,
+    };
+    Array2::from_shape_fn((h, w), |(a, b)| y[[index(a, h, hi), index(b, w, wi)]])
 }
 
 /// `np.rot90(x, k)` on the last two axes (counter-clockwise).
@@ -157,14 +177,10 @@ pub fn augment<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kind: &s
 pub fn augment_with<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kind: &str, extra: Extra, patch: [usize; 2], interp: Interp, rng: &mut R) -> (Array3<f32>, Option<Array2<u8>>) {
     let mut img = image.clone();
     let mut lab = label.cloned();
-    let rot_flip = |img: &mut Array3<f32>, lab: &mut Option<Array2<u8>>, k: usize, axis: Option<usize>| {
-        *img = per_channel(img, |p| {
-            let r = rot90(p, k);
-            axis.map_or(r.clone(), |a| flip(r, a))
-        });
+    let rot_flip = |img: &mut Array3<f32>, lab: &mut Option<Array2<u8>>, k: usize, axes: &[usize]| {
+        *img = per_channel(img, |p| axes.iter().fold(rot90(p, k), |r, &a| flip(r, a)));
         if let Some(l) = lab.as_mut() {
-            let r = rot90(&l.view(), k);
-            *l = axis.map_or(r.clone(), |a| flip(r, a));
+            *l = axes.iter().fold(rot90(&l.view(), k), |r, &a| flip(r, a));
         }
     };
     match kind {
@@ -172,7 +188,7 @@ pub fn augment_with<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kin
             if rng.random::<f64>() > 0.5 {
                 let k = rng.random_range(0..4);
                 let axis = rng.random_range(0..2);
-                rot_flip(&mut img, &mut lab, k, Some(axis));
+                rot_flip(&mut img, &mut lab, k, &[axis]);
             } else if rng.random::<f64>() > 0.5 {
                 let angle = rng.random_range(-20..20) as f64;
                 img = per_channel(&img, |p| rotate(p, angle));
@@ -181,18 +197,19 @@ pub fn augment_with<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kin
         }
         "flip_rot90" => {
             let k = if rng.random::<f64>() < 0.5 { rng.random_range(0..4) } else { 0 };
-            let axis = if rng.random::<f64>() < 0.5 { Some(rng.random_range(0..2)) } else { None };
-            rot_flip(&mut img, &mut lab, k, axis);
+            // albumentations `Flip`: vertical, horizontal or both, one of three
+            let axes: &[usize] = if rng.random::<f64>() < 0.5 { [&[0][..], &[1], &[0, 1]][rng.random_range(0..3)] } else { &[] };
+            rot_flip(&mut img, &mut lab, k, axes);
         }
         "hflip_vflip_rot90" => {
             for axis in [1, 0] {
                 if rng.random::<f64>() < 0.5 {
-                    rot_flip(&mut img, &mut lab, 0, Some(axis));
+                    rot_flip(&mut img, &mut lab, 0, &[axis]);
                 }
             }
             if rng.random::<f64>() < 0.5 {
                 let k = rng.random_range(0..4);
-                rot_flip(&mut img, &mut lab, k, None);
+                rot_flip(&mut img, &mut lab, k, &[]);
             }
         }
         _ => {}
@@ -204,7 +221,7 @@ pub fn augment_with<R: Rng>(image: &Array3<f32>, label: Option<&Array2<u8>>, kin
         img = jitter(img, extra.brightness, extra.contrast, rng);
     }
     let img = resize_image(&img, patch[0], patch[1], interp);
-    let lab = lab.map(|l| resize_label(&l, patch[0], patch[1]));
+    let lab = lab.map(|l| resize_label(&l, patch[0], patch[1], interp));
     (img, lab)
 }
 
@@ -222,11 +239,29 @@ mod tests {
     }
 
     #[test]
-    fn zoom_order0_maps_corners() {
-        // scipy.ndimage.zoom(np.arange(4), 2, order=0) -> [0 0 1 1 2 2 3 3]? corner-aligned: [0,0,1,1,2,2,3,3]
+    fn masks_resize_on_their_pipelines_grid() {
+        // scipy.ndimage.zoom(np.arange(4), 2, order=0) == [0, 0, 1, 1, 2, 2, 3, 3]
         let y = ndarray::array![[0u8, 1, 2, 3]];
-        let r = resize_label(&y, 1, 8);
-        assert_eq!(r.row(0).to_vec(), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(resize_label(&y, 1, 8, Interp::Nearest).row(0).to_vec(), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+        // cv2.resize(np.arange(8, dtype=np.uint8)[None], (3, 1), interpolation=cv2.INTER_NEAREST) == [0, 2, 5]
+        // scipy.ndimage.zoom(np.arange(8), 3 / 8, order=0) == [0, 4, 7]
+        let y = ndarray::array![[0u8, 1, 2, 3, 4, 5, 6, 7]];
+        assert_eq!(resize_label(&y, 1, 3, Interp::Bilinear).row(0).to_vec(), vec![0, 2, 5]);
+        assert_eq!(resize_label(&y, 1, 3, Interp::Nearest).row(0).to_vec(), vec![0, 4, 7]);
+    }
+
+    #[test]
+    fn albumentations_flip_includes_both_axes() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        // A 180° turn comes from rot90 k = 2 without a flip (1/16), and with the flip of both
+        // axes from k = 0 ((1/2 + 1/8) · 1/6 = 5/48): 1/6 in all; single-axis flips give 1/16.
+        let img = Array3::from_shape_vec((1, 2, 2), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let turned: Vec<f32> = vec![4.0, 3.0, 2.0, 1.0];
+        let n = 3000;
+        let hits = (0..n).filter(|_| augment(&img, None, "flip_rot90", [2, 2], Interp::Bilinear, &mut rng).0.iter().copied().collect::<Vec<_>>() == turned).count();
+        let share = hits as f64 / n as f64;
+        assert!((share - 1.0 / 6.0).abs() < 0.03, "180° turns: {share}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub struct Batch {
 pub fn build_batch(t: usize, labeled: &[Sample], unlabeled: &[Sample], sampler: &TwoStreamSampler, cfg: &DataConfig, seed: u64) -> Batch {
     let (li, ui) = sampler.batch(t);
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, 3, t as u64));
-    let interp = if cfg.image_interp == "bilinear" { Interp::Bilinear } else { Interp::Nearest };
+    let interp = Interp::of(cfg);
     let [h, w] = cfg.patch;
     let mut images = Vec::new();
     let mut labels = Vec::new();

@@ -143,7 +143,7 @@ impl Stage<'_> {
 
 fn train_vae(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &Device, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<usize, String> {
     let path = run.checkpoint("vae");
-    let (mut vae, mut optim, mut t) = restore(&path, vae_of(cfg, device), AdamConfig::new().init())?;
+    let (mut vae, mut optim, mut t) = restore(&path, vae_of(cfg, device), AdamConfig::new().with_epsilon(1e-8).init())?;
     let total = cfg.vae.iterations;
     while t < total {
         let started = Instant::now();

@@ -11,6 +11,7 @@ use crate::schedule::consistency_weight;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Gradients;
+use semiseg_nn::init::{reinit_convs, ConvInit};
 use semiseg_nn::nets::Segmenter;
 
 /// One-hot of the argmax over classes, without gradient.
@@ -38,9 +39,15 @@ pub struct Cps {
 }
 
 impl Cps {
-    /// Builds both networks (independent initialisations) and their optimizers.
+    /// Builds both networks (independent initialisations, redrawn as `method.cps_init` says)
+    /// and their optimizers.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        Self { first: Trained::new(cfg, 0, device), second: Trained::new(cfg, 0, device), cfg: cfg.clone() }
+        let (mut first, mut second) = (Trained::new(cfg, 0, device), Trained::new(cfg, 0, device));
+        if cfg.method.cps_init == "kaiming_xavier" {
+            first.net = reinit_convs(first.net, ConvInit::KaimingNormal);
+            second.net = reinit_convs(second.net, ConvInit::XavierNormal);
+        }
+        Self { first, second, cfg: cfg.clone() }
     }
 }
 

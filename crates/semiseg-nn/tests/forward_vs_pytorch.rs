@@ -1,0 +1,92 @@
+//! Every 2-D network's forward pass equals PyTorch's with identical weights (eval mode, within
+//! 1e-4): the SSL4MIS UNet, CLCC's ProjUNet (logits and projection) and the MGCC network (main
+//! and the three auxiliary decoders, perturbations off). `tests/fixtures/forward/gen.py` writes
+//! the networks from methods.md in PyTorch, with random weights, norms and running statistics.
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use ndarray::ArrayD;
+use semiseg_nn::import::{import_ordered, Array};
+use semiseg_nn::nets::{MgccConfig, ProjUNetConfig, UNetConfig};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forward")
+}
+
+fn config(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir().join(format!("{name}.json"))).unwrap()).unwrap()
+}
+
+fn usize_of(v: &Value, key: &str) -> usize {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key}")) as usize
+}
+
+fn tensor(name: &str, device: &Device) -> Tensor<4> {
+    let a: ArrayD<f32> = ndarray_npy::read_npy(dir().join(format!("{name}.npy"))).unwrap();
+    let s = a.shape().to_vec();
+    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+}
+
+/// `net` with the fixture's weights, in eval mode.
+fn with_weights<M: Module>(net: M, name: &str) -> M {
+    let flat: ndarray::Array1<f32> = ndarray_npy::read_npy(dir().join(format!("{name}_params.npy"))).unwrap();
+    let mut at = 0;
+    let arrays: Vec<Array> = config(name)["shapes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let shape: Vec<usize> = s.as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            let n: usize = shape.iter().product();
+            at += n;
+            Array { shape, values: flat.as_slice().unwrap()[at - n..at].to_vec() }
+        })
+        .collect();
+    assert_eq!(at, flat.len(), "{name}: every value used");
+    import_ordered(net, &arrays).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn assert_close(what: &str, got: Tensor<4>, want: Tensor<4>) {
+    assert_eq!(got.dims(), want.dims(), "{what}: shape");
+    let scale = want.clone().abs().max().into_scalar::<f32>().max(1.0);
+    let err = (got - want).abs().max().into_scalar::<f32>();
+    assert!(err <= 1e-4 * scale, "{what}: max |Δ| {err} (scale {scale})");
+}
+
+#[test]
+fn unet_matches_pytorch() {
+    let device = Device::flex();
+    let c = config("unet");
+    let net = UNetConfig::new().with_in_channels(usize_of(&c, "in_channels")).with_classes(usize_of(&c, "classes")).with_width(c["width"].as_f64().unwrap()).init(&device);
+    let net = with_weights(net, "unet");
+    assert_close("unet logits", net.forward(tensor("unet_x", &device)), tensor("unet_logits", &device));
+}
+
+#[test]
+fn projunet_matches_pytorch() {
+    let device = Device::flex();
+    let c = config("projunet");
+    let net = ProjUNetConfig::new().with_in_channels(usize_of(&c, "in_channels")).with_feature_scale(usize_of(&c, "feature_scale")).init(&device);
+    let net = with_weights(net, "projunet");
+    let (logits, proj) = net.forward_with_projection(tensor("projunet_x", &device));
+    assert_close("projunet logits", logits, tensor("projunet_logits", &device));
+    assert_close("projunet projection", proj, tensor("projunet_proj", &device));
+}
+
+#[test]
+fn mgcc_matches_pytorch() {
+    let device = Device::flex();
+    let c = config("mgcc");
+    let net = MgccConfig::new().with_in_channels(usize_of(&c, "in_channels")).with_base_width(usize_of(&c, "base_width")).with_dim_mult(usize_of(&c, "dim_mult")).init(&device);
+    let net = with_weights(net, "mgcc");
+    let x = tensor("mgcc_x", &device);
+    let out = net.forward_all_unperturbed(x.clone());
+    assert_close("mgcc main", out.main, tensor("mgcc_main", &device));
+    for (k, aux) in out.aux.into_iter().enumerate() {
+        assert_close(&format!("mgcc aux{k} (bottleneck after {k} mixer blocks)"), aux, tensor(&format!("mgcc_aux{k}"), &device));
+    }
+    assert_close("mgcc inference path", net.forward(x), tensor("mgcc_main", &device));
+}
