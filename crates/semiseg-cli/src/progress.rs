@@ -29,8 +29,9 @@ impl Observer for BarObserver {
         self.bar.set_position(t as u64);
         self.bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
     }
-    fn validated(&mut self, t: usize, dice: f64, best: bool) {
-        self.message(&format!("iteration {t}: validation Dice {dice:.4}{}", if best { " (best so far)" } else { "" }));
+    fn validated(&mut self, t: usize, metric: &str, score: f64, best: bool) {
+        let name = if metric == "jaccard" { "Jaccard" } else { "Dice" };
+        self.message(&format!("iteration {t}: validation {name} {score:.4}{}", if best { " (best so far)" } else { "" }));
     }
     fn message(&mut self, text: &str) {
         // A hidden bar (stderr not a terminal) swallows println: write the line directly then.

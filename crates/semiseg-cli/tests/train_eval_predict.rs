@@ -177,7 +177,7 @@ fn mgcc_trains_with_extra_unlabeled_images() {
         &config,
         format!(
             "name = \"tiny-mgcc\"\n[data]\nroot = \"{}\"\nunlabeled_dirs = [\"{}\"]\nlabeled = 4\nlabeled_unit = \"cases\"\nchannels = 3\nnormalize = \"imagenet_div255\"\npatch = [32, 32]\naugment = \"flip_rot90\"\n\
-             [model]\nname = \"mgcc\"\nclasses = 2\ndim_mult = 1\n[method]\nname = \"mgcc\"\nconsistency = 7.0\n[train]\niterations = 2\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n",
+             [model]\nname = \"mgcc\"\nclasses = 2\ndim_mult = 1\n[method]\nname = \"mgcc\"\nconsistency = 7.0\n[train]\niterations = 2\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n[eval]\nselect_by = \"jaccard\"\n",
             data.display(),
             data.join("new").display()
         ),
@@ -190,6 +190,8 @@ fn mgcc_trains_with_extra_unlabeled_images() {
     assert!(text(&o).contains("4 labeled and 7 unlabeled"), "{}", text(&o));
     let log = std::fs::read_to_string(run.join("train.jsonl")).unwrap();
     assert!(log.contains("\"consistency_weight\""), "{log}");
+    // the best checkpoint is chosen by validation Jaccard, as MGCC does
+    assert!(log.contains("\"val_jaccard\"") && text(&o).contains("validation Jaccard"), "{log}");
     assert!(run.join("eval/test_best/summary.json").is_file());
     // the MGCC papers' formulas, kept apart from the run's own (medpy) scores
     let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--convention", "smoothed"]);

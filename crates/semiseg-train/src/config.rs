@@ -221,6 +221,9 @@ pub struct EvalConfig {
     /// Legacy (CLCC test script): threshold a one-logit net's raw logit at 0.5, i.e. probability
     /// σ(0.5) ≈ 0.622, instead of the probability at 0.5.
     pub logit_threshold: bool,
+    /// Validation metric that picks the `best` checkpoint: `dice` (SSL4MIS, CLCC) or `jaccard`
+    /// (MGCC keeps its best validation IoU).
+    pub select_by: String,
 }
 
 impl Default for Config {
@@ -301,7 +304,7 @@ impl Default for TrainConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { convention: "medpy".into(), test_best: true, resolution: "original".into(), logit_threshold: false }
+        Self { convention: "medpy".into(), test_best: true, resolution: "original".into(), logit_threshold: false, select_by: "dice".into() }
     }
 }
 
@@ -384,6 +387,7 @@ impl Config {
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &semiseg_metrics::Convention::NAMES)?;
         one_of("eval.resolution", &self.eval.resolution, &["original", "network"])?;
+        one_of("eval.select_by", &self.eval.select_by, &["dice", "jaccard"])?;
         one_of("data.channel_conversion", &self.data.channel_conversion, &["grey_rgb", "mean", "first", "none"])?;
         if !(1..=16).contains(&self.data.channels) {
             return bad("data.channels", self.data.channels.to_string(), "expected 1 to 16");

@@ -30,8 +30,8 @@ use std::time::Instant;
 pub trait Observer {
     /// After each step.
     fn step(&mut self, _t: usize, _total: usize, _loss: f64, _lr: f64) {}
-    /// After each validation.
-    fn validated(&mut self, _t: usize, _dice: f64, _best: bool) {}
+    /// After each validation: the `eval.select_by` metric's mean.
+    fn validated(&mut self, _t: usize, _metric: &str, _score: f64, _best: bool) {}
     /// A line for the user.
     fn message(&mut self, _text: &str) {}
 }
@@ -213,10 +213,10 @@ fn truncate_log(path: &Path, iteration: usize) -> Result<(), String> {
     semiseg_data::io::atomic::write_bytes(path, kept.as_bytes()).map_err(|e| e.to_string())
 }
 
-/// Mean foreground Dice of `net` on `cases`.
-fn validation_dice(method: &dyn Method, cases: &[Case], cfg: &Config) -> Result<f64, String> {
+/// Mean foreground `eval.select_by` metric (Dice or Jaccard) of `net` on `cases`.
+fn validation_score(method: &dyn Method, cases: &[Case], cfg: &Config) -> Result<f64, String> {
     let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
-    Ok(semiseg_metrics::Summary::of(&rows).overall["dice"].mean)
+    Ok(semiseg_metrics::Summary::of(&rows).overall[cfg.eval.select_by.as_str()].mean)
 }
 
 /// Trains `cfg` in `run`, from scratch or from `last` when `resume` is set.
@@ -296,15 +296,16 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
 
         let it = state.iteration;
         if cfg.train.val_every > 0 && !data.val.is_empty() && (it % cfg.train.val_every == 0 || it == total) {
-            let dice = validation_dice(method.as_ref(), &data.val, cfg)?;
-            let best = improves(dice, state.best_score);
+            let score = validation_score(method.as_ref(), &data.val, cfg)?;
+            let best = improves(score, state.best_score);
             if best {
-                state.best_score = Some(dice);
+                state.best_score = Some(score);
                 state.best_iteration = Some(it);
                 save(&state, method.as_ref(), "best")?;
             }
-            append_log(&run.log(), &json!({"iter": it, "val_dice": dice, "best": best}))?;
-            obs.validated(it, dice, best);
+            let metric = &cfg.eval.select_by;
+            append_log(&run.log(), &json!({"iter": it, format!("val_{metric}"): score, "val_metric": metric, "best": best}))?;
+            obs.validated(it, metric, score, best);
         }
         if cfg.train.checkpoint_every > 0 && it % cfg.train.checkpoint_every == 0 {
             save(&state, method.as_ref(), &format!("iter_{it}"))?;
@@ -336,9 +337,9 @@ pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: 
     let meta = json!({
         "checkpoint": name, "iteration": state.iteration, "split": cfg.data.test_split,
         "selection": match (name, cfg.data.val_split == cfg.data.test_split) {
-            ("best", true) => "best mean Dice on the validation split, WHICH IS THE TEST SPLIT (optimistic)",
-            ("best", false) => "best mean Dice on the validation split",
-            _ => "last iteration",
+            ("best", true) => format!("best mean {} on the validation split, WHICH IS THE TEST SPLIT (optimistic)", cfg.eval.select_by),
+            ("best", false) => format!("best mean {} on the validation split", cfg.eval.select_by),
+            _ => "last iteration".to_string(),
         },
     });
     let summary = write_report(&run.eval(&format!("test_{name}")), &rows, with_scoring(meta, cfg)).map_err(|e| e.to_string())?;

@@ -31,15 +31,19 @@ pub struct Args {
 
 type Series = Vec<(f64, f64)>;
 
-fn read_log(path: &Path) -> Result<(BTreeMap<String, Series>, Series)> {
+fn read_log(path: &Path) -> Result<(BTreeMap<String, Series>, Series, String)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut terms: BTreeMap<String, Series> = BTreeMap::new();
     let mut val = Vec::new();
+    let mut val_metric = String::from("dice");
     for (i, line) in text.lines().enumerate() {
         let v: Value = serde_json::from_str(line).with_context(|| format!("{}: line {} is not JSON", path.display(), i + 1))?;
         let it = v["iter"].as_f64().unwrap_or(0.0);
-        if let Some(d) = v["val_dice"].as_f64() {
+        // the validation metric the run selects by (runs before eval.select_by logged val_dice)
+        let metric = v["val_metric"].as_str().unwrap_or("dice");
+        if let Some(d) = v[format!("val_{metric}")].as_f64() {
             val.push((it, d));
+            val_metric = metric.to_string();
         }
         if let Some(l) = v["loss"].as_f64() {
             terms.entry("loss (weighted total)".into()).or_default().push((it, l));
@@ -52,7 +56,7 @@ fn read_log(path: &Path) -> Result<(BTreeMap<String, Series>, Series)> {
             }
         }
     }
-    Ok((terms, val))
+    Ok((terms, val, val_metric))
 }
 
 /// Moving average over `w` points, so noisy per-iteration losses read as curves.
@@ -120,7 +124,7 @@ pub fn run(args: Args) -> Result<()> {
     let plots = args.run.join("plots");
     std::fs::create_dir_all(&plots)?;
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("embedded font is invalid"))?;
-    let (terms, val) = read_log(&args.run.join("train.jsonl"))?;
+    let (terms, val, val_metric) = read_log(&args.run.join("train.jsonl"))?;
     if terms.is_empty() {
         bail!("{}: no training iterations logged yet", args.run.join("train.jsonl").display());
     }
@@ -129,7 +133,8 @@ pub fn run(args: Args) -> Result<()> {
     plot(&plots.join("loss.png"), &format!("training losses (moving average of {window})"), "loss", &series)?;
     let mut written = vec![plots.join("loss.png")];
     if !val.is_empty() {
-        plot(&plots.join("validation.png"), "validation: mean foreground Dice", "Dice", &[("validation Dice".into(), val)])?;
+        let name = if val_metric == "jaccard" { "Jaccard" } else { "Dice" };
+        plot(&plots.join("validation.png"), &format!("validation: mean foreground {name}"), name, &[(format!("validation {name}"), val)])?;
         written.push(plots.join("validation.png"));
     }
     let has_checkpoint = args.run.join("checkpoints").join(format!("{}.ckpt", args.checkpoint)).is_file();
