@@ -17,7 +17,7 @@ medpy=$("$py" bench/medpy_files.py score "$work" --iters "$iters")
 times=()
 for _ in $(seq "$iters"); do
   start=$(date +%s.%N)
-  ./target/release/semiseg metrics --pred "$work/pred" --gt "$work/gt" --spacing 1,1,1 --out "$work/out/per_case.csv" > /dev/null
+  "${CARGO_TARGET_DIR:-target}/release/semiseg" metrics --pred "$work/pred" --gt "$work/gt" --spacing 1,1,1 --out "$work/out/per_case.csv" > /dev/null
   times+=("$(echo "$(date +%s.%N) - $start" | bc -l)")
 done
 "$py" - "$medpy" "$work/out/summary.json" "${times[@]}" <<'PY'
