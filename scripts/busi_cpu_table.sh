@@ -3,15 +3,16 @@
 # per fold, latent diffusion on that fold's training images (configs/synth-busi-cpu.toml) and
 # as many synthetic images as training images, then supervised, MGCC (real unlabeled) and
 # MGCC (real + synthetic unlabeled). Finished steps are skipped, interrupted ones resume.
-# Prints mean ± sample std (n − 1) over the folds of the test metrics (best-on-validation checkpoint, 64²), in
-# the CMU-Net / MGCC formulas (convention `smoothed`, methods.md §1.5) and medpy's Dice.
+# Prints mean ± sample std (n − 1) over the folds of the test metrics (checkpoint of best
+# validation IoU, 64²), in the CMU-Net / MGCC formulas (convention `smoothed`, methods.md §1.5)
+# and medpy's Dice, and the class mix of each fold's labeled images.
 #   scripts/busi_cpu_table.sh [RUNS_DIR]     (the data at .data/busi, see .ci/run)
 # At 64² a training step gains nothing from a second thread, so two single-threaded lanes run
 # side by side: one does the diffusion models and the MGCC runs on their samples, the other the
 # supervised and real-unlabeled MGCC runs. Each lane logs to RUNS_DIR/lane-{a,b}.log.
 set -euo pipefail
 runs=${1:-runs/busi-cpu}
-bin=./target/release/semiseg
+bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 seeds=(41 64 1337)
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
@@ -44,9 +45,9 @@ train_fold() {
   echo $(( $(date +%s) - start )) > "$out/wall_seconds"
 }
 
-# the same checkpoint scored with the CMU-Net / MGCC formulas (eval/test_best_network_smoothed)
+# the same checkpoint scored with medpy's formulas (eval/test_best_network_medpy)
 rescore() {
-  [ -f "$1/eval/test_best_network_smoothed/summary.json" ] || $bin eval --run "$1" --checkpoint best --convention smoothed
+  [ -f "$1/eval/test_best_network_medpy/summary.json" ] || $bin eval --run "$1" --checkpoint best --convention medpy
 }
 
 lane_a() {
@@ -84,14 +85,22 @@ for cfg, label in [("supervised-busi-cpu", "supervised"), ("mgcc-busi-cpu", "MGC
     vals, secs = {}, []
     for seed in (41, 64, 1337):
         d = f"{runs}/{cfg}-{seed}"
-        o = json.load(open(f"{d}/eval/test_best_network_smoothed/summary.json"))["summary"]["overall"]
+        o = json.load(open(f"{d}/eval/test_best/summary.json"))["summary"]["overall"]
         for k in ("jaccard", "dice", "recall", "precision", "accuracy"):
             vals.setdefault(k, []).append(100 * o[k]["mean"])
-        medpy = json.load(open(f"{d}/eval/test_best/summary.json"))["summary"]["overall"]
+        medpy = json.load(open(f"{d}/eval/test_best_network_medpy/summary.json"))["summary"]["overall"]
         vals.setdefault("medpy", []).append(100 * medpy["dice"]["mean"])
         secs.append(int(open(f"{d}/wall_seconds").read()))
     f = lambda k: f"{st.mean(vals[k]):.2f} ± {st.stdev(vals[k]):.2f}"
     print(f"| {label} | {f('jaccard')} | {f('dice')} | {f('recall')} | {f('precision')} | {f('accuracy')} | {f('medpy')} | {st.mean(secs) / 60:.0f} min |")
+print()
+print("per fold (41 / 64 / 1337): Dice % and the iteration of the chosen checkpoint")
+for cfg in ("supervised-busi-cpu", "mgcc-busi-cpu", "mgcc-synth-busi-cpu"):
+    cells = []
+    for seed in (41, 64, 1337):
+        r = json.load(open(f"{runs}/{cfg}-{seed}/eval/test_best/summary.json"))
+        cells.append(f"{100 * r['summary']['overall']['dice']['mean']:.2f} ({r['iteration']})")
+    print(f"  {cfg}: " + " / ".join(cells))
 print()
 print("labeled images per class (runs/<config>-<seed>/splits/labeled.txt):")
 for seed in (41, 64, 1337):

@@ -1,16 +1,19 @@
 //! The residual block of the diffusion networks (medfusion's `UnetResBlock`, MONAI-style):
 //! `act(norm(conv_k,s(x)))` [+ time embedding] → `norm(conv_k(·))`, plus the input (through a
-//! 1×1 conv + norm when the shape changes), then the activation. GroupNorm with 8 groups and
-//! Swish (SiLU) throughout. [`DownStep`] / [`UpStep`]: the learnable resampling steps around it.
+//! 1×1 conv + norm when the shape changes), then the activation. GroupNorm (medfusion: 8 groups
+//! in the autoencoder, 32 in the denoiser) and Swish (SiLU) throughout. [`DownStep`] /
+//! [`UpStep`]: medfusion's `DownBlock` / `UpBlock` with learnable interpolation around it.
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
-/// Groups of every GroupNorm (medfusion: 8).
+/// Groups of the autoencoder's GroupNorms (medfusion's VAE: 8; its denoiser: 32).
 pub const GROUPS: usize = 8;
 
 /// Configuration of a [`ResBlock`].
@@ -26,6 +29,9 @@ pub struct ResBlockConfig {
     /// Width of the time embedding added after the first convolution (0: none).
     #[config(default = 0)]
     pub time_channels: usize,
+    /// GroupNorm groups (fewer when the channels are fewer).
+    #[config(default = 8)]
+    pub groups: usize,
 }
 
 /// A residual block.
@@ -45,21 +51,22 @@ pub fn conv_same(cin: usize, cout: usize, k: usize, stride: usize, device: &Devi
     Conv2dConfig::new([cin, cout], [k, k]).with_stride([stride, stride]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).init(device)
 }
 
-/// GroupNorm with [`GROUPS`] groups (fewer when the channels are fewer).
-pub fn group_norm(c: usize, device: &Device) -> GroupNorm {
-    GroupNormConfig::new(GROUPS.min(c), c).init(device)
+/// GroupNorm with `groups` groups (fewer when the channels are fewer).
+pub fn group_norm(c: usize, groups: usize, device: &Device) -> GroupNorm {
+    GroupNormConfig::new(groups.min(c), c).init(device)
 }
 
 impl ResBlockConfig {
     /// Builds the block on `device`.
     pub fn init(&self, device: &Device) -> ResBlock {
         let (i, o) = (self.in_channels, self.out_channels);
-        let skip = (i != o || self.stride != 1).then(|| (conv_same(i, o, 1, self.stride, device), group_norm(o, device)));
+        let g = self.groups;
+        let skip = (i != o || self.stride != 1).then(|| (conv_same(i, o, 1, self.stride, device), group_norm(o, g, device)));
         ResBlock {
             conv1: conv_same(i, o, 3, self.stride, device),
-            norm1: group_norm(o, device),
+            norm1: group_norm(o, g, device),
             conv2: conv_same(o, o, 3, 1, device),
-            norm2: group_norm(o, device),
+            norm2: group_norm(o, g, device),
             skip,
             time: (self.time_channels > 0).then(|| LinearConfig::new(self.time_channels, o).init(device)),
         }
@@ -84,25 +91,26 @@ impl ResBlock {
     }
 }
 
-/// Learnable down-sampling: a stride-2 3×3 conv, then a residual block `in → out`.
+/// Learnable down-sampling (medfusion `DownBlock`): a stride-2 3×3 conv `in → out`, then a
+/// residual block `out → out`.
 #[derive(Module, Debug)]
 pub struct DownStep {
     down: Conv2d,
     block: ResBlock,
 }
 
-/// Learnable up-sampling: a 2×2 stride-2 transposed conv, then a residual block on its output
-/// (concatenated with a skip, if given) `→ out`.
+/// Learnable up-sampling (medfusion `UpBlock`): nearest ×2 then a 3×3 conv `in → out`, the skip
+/// (if given, `out` channels) added, then a residual block `out → out`.
 #[derive(Module, Debug)]
 pub struct UpStep {
-    up: ConvTranspose2d,
+    up: Conv2d,
     block: ResBlock,
 }
 
 impl DownStep {
-    /// `in → out` at half the size; `time_channels` as [`ResBlockConfig`].
-    pub fn new(cin: usize, cout: usize, time_channels: usize, device: &Device) -> Self {
-        Self { down: conv_same(cin, cin, 3, 2, device), block: ResBlockConfig::new(cin, cout).with_time_channels(time_channels).init(device) }
+    /// `in → out` at half the size; `time_channels` and `groups` as [`ResBlockConfig`].
+    pub fn new(cin: usize, cout: usize, time_channels: usize, groups: usize, device: &Device) -> Self {
+        Self { down: conv_same(cin, cout, 3, 2, device), block: ResBlockConfig::new(cout, cout).with_time_channels(time_channels).with_groups(groups).init(device) }
     }
 
     /// # Shapes
@@ -113,20 +121,18 @@ impl DownStep {
 }
 
 impl UpStep {
-    /// `in (+ skip) → out` at twice the size.
-    pub fn new(cin: usize, skip: usize, cout: usize, time_channels: usize, device: &Device) -> Self {
-        Self {
-            up: ConvTranspose2dConfig::new([cin, cin], [2, 2]).with_stride([2, 2]).init(device),
-            block: ResBlockConfig::new(cin + skip, cout).with_time_channels(time_channels).init(device),
-        }
+    /// `in → out` at twice the size; `time_channels` and `groups` as [`ResBlockConfig`].
+    pub fn new(cin: usize, cout: usize, time_channels: usize, groups: usize, device: &Device) -> Self {
+        Self { up: conv_same(cin, cout, 3, 1, device), block: ResBlockConfig::new(cout, cout).with_time_channels(time_channels).with_groups(groups).init(device) }
     }
 
     /// # Shapes
-    /// `[N, in, H, W]` (+ skip `[N, skip, 2H, 2W]`) → `[N, out, 2H, 2W]`
+    /// `[N, in, H, W]` (+ skip `[N, out, 2H, 2W]`) → `[N, out, 2H, 2W]`
     pub fn forward(&self, x: Tensor<4>, skip: Option<Tensor<4>>, time: Option<&Tensor<2>>) -> Tensor<4> {
-        let up = self.up.forward(x);
+        let [_, _, h, w] = x.dims();
+        let up = self.up.forward(interpolate(x, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * h, 2 * w])));
         let input = match skip {
-            Some(s) => Tensor::cat(vec![up, s], 1),
+            Some(s) => up + s,
             None => up,
         };
         self.block.forward(input, time)

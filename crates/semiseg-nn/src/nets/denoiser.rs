@@ -28,6 +28,9 @@ pub struct DenoiserConfig {
     /// Number of classes for conditioning (0: unconditional).
     #[config(default = 0)]
     pub classes: usize,
+    /// GroupNorm groups (medfusion's estimator UNet: 32).
+    #[config(default = 32)]
+    pub groups: usize,
 }
 
 /// The ε-prediction UNet.
@@ -61,14 +64,15 @@ impl DenoiserConfig {
     pub fn init(&self, device: &Device) -> Denoiser {
         let w = &self.widths;
         let tc = self.time_channels;
-        let encoder = (1..w.len()).map(|i| DownStep::new(w[i - 1], w[i], tc, device)).collect();
-        let decoder = (0..w.len() - 1).map(|i| UpStep::new(w[i + 1], w[i], w[i], tc, device)).collect();
+        let g = self.groups;
+        let encoder = (1..w.len()).map(|i| DownStep::new(w[i - 1], w[i], tc, g, device)).collect();
+        let decoder = (0..w.len() - 1).map(|i| UpStep::new(w[i + 1], w[i], tc, g, device)).collect();
         let mut out = conv_same(w[0], self.channels, 1, 1, device);
         out.weight = Initializer::Zeros.init([self.channels, w[0], 1, 1], device);
         Denoiser {
             time_mlp: (LinearConfig::new(tc / 4, tc).init(device), LinearConfig::new(tc, tc).init(device)),
             class_embedding: (self.classes > 0).then(|| EmbeddingConfig::new(self.classes, tc).init(device)),
-            inc: ResBlockConfig::new(self.channels, w[0]).with_time_channels(tc).init(device),
+            inc: ResBlockConfig::new(self.channels, w[0]).with_time_channels(tc).with_groups(g).init(device),
             encoder,
             decoder,
             out,

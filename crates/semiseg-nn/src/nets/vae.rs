@@ -4,7 +4,7 @@
 //! diagonal Gaussian posterior over an `emb`-channel latent (8), and one deep-supervision output
 //! at half resolution. A 256² RGB image becomes an 8×32×32 latent.
 
-use crate::blocks::{conv_same, DownStep, ResBlock, ResBlockConfig, UpStep};
+use crate::blocks::{conv_same, DownStep, ResBlock, ResBlockConfig, UpStep, GROUPS};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -60,8 +60,8 @@ impl VaeConfig {
     pub fn init(&self, device: &Device) -> Vae {
         let w = &self.widths;
         let depth = w.len();
-        let encoder = (1..depth).map(|i| DownStep::new(w[i - 1], w[i], 0, device)).collect();
-        let decoder = (0..depth - 1).map(|i| UpStep::new(w[i + 1], 0, w[i], 0, device)).collect();
+        let encoder = (1..depth).map(|i| DownStep::new(w[i - 1], w[i], 0, GROUPS, device)).collect();
+        let decoder = (0..depth - 1).map(|i| UpStep::new(w[i + 1], w[i], 0, GROUPS, device)).collect();
         let e2 = 2 * self.latent_channels;
         Vae {
             inc: ResBlockConfig::new(self.channels, w[0]).init(device),
