@@ -92,3 +92,21 @@ fn a_volume_is_not_one_png() {
     let e = write_label(&dir.path().join("v.png"), &label(3)).unwrap_err().to_string();
     assert!(e.contains("v.png") && e.contains("--slices"), "{e}");
 }
+
+#[test]
+fn nifti_labels_read_as_stored_equal_the_converted_read() {
+    // uint8 labels take the direct path; an int16 copy of the same map goes through f64
+    let dir = tempfile::tempdir().unwrap();
+    for dims in [2, 3] {
+        let l = label(dims);
+        let direct = dir.path().join(format!("u8_{dims}.nii.gz"));
+        write_label(&direct, &l).unwrap();
+        let image = Image { data: l.data.mapv(f32::from).insert_axis(ndarray::Axis(0)), spatial_dims: dims, geometry: Geometry::unit() };
+        let converted = dir.path().join(format!("f32_{dims}.nii"));
+        write_image(&converted, &image).unwrap();
+        let (a, b) = (read_label(&direct).unwrap(), read_label(&converted).unwrap());
+        assert_eq!(a.data, l.data, "{dims}-D uint8");
+        assert_eq!(b.data, l.data, "{dims}-D float");
+        assert_eq!((a.spatial_dims, b.spatial_dims), (dims, dims));
+    }
+}

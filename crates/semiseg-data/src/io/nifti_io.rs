@@ -10,7 +10,7 @@ use super::atomic::write_atomically;
 use super::declared::{self, Storage};
 use crate::error::DataError;
 use crate::sample::{Geometry, Image, LabelMap};
-use ndarray::{Array3, Array4, ArrayD, Axis, Ix3, IxDyn};
+use ndarray::{Array3, Array4, ArrayD, Axis, Ix3, IxDyn, ShapeBuilder};
 use nifti::writer::WriterOptions;
 use nifti::{InMemNiftiVolume, IntoNdArray, NiftiHeader, NiftiObject, NiftiVolume, ReaderOptions};
 use std::path::Path;
@@ -142,12 +142,12 @@ pub fn read_label(path: &Path) -> Result<LabelMap, DataError> {
     let (header, volume) = read_volume(path)?;
     let identity = header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
     if header.datatype == 2 && identity && volume.dimensionality() <= 3 {
-        let raw = volume.into_ndarray::<u8>().map_err(|e| decode(path, e))?;
-        let ndim = raw.ndim();
-        let raw = if ndim == 2 { raw.insert_axis(Axis(2)) } else { raw };
-        // kept in NIfTI's own (first-axis-fastest) memory order: a transposing copy would cost
-        // more than the metrics computed on it
-        let data: Array3<u8> = raw.into_dimensionality::<Ix3>().map_err(|e| decode(path, e))?;
+        // the stored bytes are the labels, first axis fastest: kept in that memory order, since
+        // a transposing copy would cost more than the metrics computed on it
+        let ndim = volume.dimensionality();
+        let d = volume.dim().to_vec();
+        let shape = (d[0] as usize, d[1] as usize, if ndim == 3 { d[2] as usize } else { 1 });
+        let data = Array3::from_shape_vec(shape.f(), volume.into_raw_data()).map_err(|e| decode(path, e))?;
         return Ok(LabelMap { data, spatial_dims: ndim, geometry: geometry(&header) });
     }
     let data = volume.into_ndarray::<f64>().map_err(|e| decode(path, e))?;
