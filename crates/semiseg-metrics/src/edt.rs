@@ -43,31 +43,49 @@ pub fn squared_edt_at(features: ArrayView3<bool>, query: ArrayView3<bool>, spaci
         .par_chunks_mut(plane)
         .zip(q.par_chunks(plane))
         .map_init(
-            || Scratch::new(n2),
-            |scratch, (slab, wanted)| {
+            || (Scratch::new(n2), vec![0.0; plane]),
+            |(scratch, columns), (slab, wanted)| {
                 if !wanted.contains(&true) {
                     return Vec::new();
                 }
                 if n2 > 1 {
                     slab.chunks_mut(n2).for_each(|row| scratch.transform(row, w2));
                 }
-                let slab = &*slab;
-                wanted
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &x)| x)
-                    .map(|(at, _)| {
-                        let (j, k) = (at / n2, at % n2);
-                        (0..n1).fold(f64::INFINITY, |best, jj| {
-                            let dj = j as f64 - jj as f64;
-                            best.min(w1 * dj * dj + slab[jj * n2 + k])
-                        })
-                    })
-                    .collect()
+                // columns[k * n1 + j] = slab[j * n2 + k]: each column contiguous for its minima
+                for (j, row) in slab.chunks(n2).enumerate() {
+                    for (k, &v) in row.iter().enumerate() {
+                        columns[k * n1 + j] = v;
+                    }
+                }
+                wanted.iter().enumerate().filter(|(_, &x)| x).map(|(at, _)| lowest_at(&columns[(at % n2) * n1..(at % n2 + 1) * n1], at / n2, w1)).collect()
             },
         )
         .collect();
     per_plane.concat()
+}
+
+/// `min_p weight·(q − p)² + line[p]`: the transform of `line` at `q` alone (four running minima,
+/// so that the loop vectorises).
+fn lowest_at(line: &[f64], q: usize, weight: f64) -> f64 {
+    let qf = q as f64;
+    let mut lowest = [f64::INFINITY; 4];
+    let chunks = line.chunks_exact(4);
+    let tail = chunks.remainder();
+    for (c, four) in chunks.enumerate() {
+        for (l, (&v, low)) in four.iter().zip(lowest.iter_mut()).enumerate() {
+            let d = qf - (4 * c + l) as f64;
+            let x = weight * d * d + v;
+            if x < *low {
+                *low = x;
+            }
+        }
+    }
+    let start = line.len() - tail.len();
+    for (p, &v) in tail.iter().enumerate() {
+        let d = qf - (start + p) as f64;
+        lowest[0] = lowest[0].min(weight * d * d + v);
+    }
+    lowest.into_iter().fold(f64::INFINITY, f64::min)
 }
 
 /// The transform, in row-major order.
