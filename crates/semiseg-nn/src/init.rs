@@ -31,7 +31,11 @@ impl ModuleMapper for Redraw {
             ConvInit::KaimingNormal => (2.0 / fan_in).sqrt(),
             ConvInit::XavierNormal => (2.0 / (fan_in + fan_out)).sqrt(),
         };
-        param.map(|t| Tensor::<D>::random(t.shape(), Distribution::Normal(0.0, std), &t.device()))
+        param.map(|t| {
+            let fresh = Tensor::<D>::random(t.shape(), Distribution::Normal(0.0, std), &t.device());
+            // a new tensor is no leaf of the graph: without this the weight would never train
+            if t.is_require_grad() { fresh.require_grad() } else { fresh }
+        })
     }
 }
 
@@ -58,6 +62,7 @@ mod tests {
             let var = w.powi_scalar(2).sum().into_scalar::<f32>() as f64 / n;
             assert!((var.sqrt() / want - 1.0).abs() < 0.05, "{init:?}: std {} vs {want}", var.sqrt());
             assert_eq!(c.bias.as_ref().unwrap().val().into_data(), bias_before, "biases untouched");
+            assert!(c.weight.val().is_require_grad(), "{init:?}: the redrawn weight still trains");
         }
     }
 }

@@ -102,10 +102,12 @@ fn weights(run: &RunDir) -> Vec<u32> {
 #[test]
 fn stop_and_resume_equals_uninterrupted() {
     let _turn = ONE_TRAINING_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    for method in ["mean_teacher", "cps"] {
+    // CPS also with the 3-D script's kaiming / xavier initialisation
+    for (method, cps_init) in [("mean_teacher", "default"), ("cps", "default"), ("cps", "kaiming_xavier")] {
         let d = tempfile::tempdir().unwrap();
         dataset(&d.path().join("data"));
-        let cfg = config(&d.path().join("data"), method);
+        let mut cfg = config(&d.path().join("data"), method);
+        cfg.method.cps_init = cps_init.into();
         let whole = RunDir(d.path().join("whole"));
         let never = AtomicBool::new(false);
         assert!(matches!(train(&cfg, &whole, false, &never, &mut Quiet).unwrap(), Outcome::Finished { .. }));
