@@ -120,11 +120,12 @@ pub fn surface_distances(pred: ArrayViewD<bool>, gt: ArrayViewD<bool>, spacing: 
     let Some(bb) = union_bbox(&p.view, &g.view) else {
         return Ok(SurfaceDistances::default());
     };
-    let crop = |v: &ArrayView3<'_, bool>| v.slice(s![bb[0].0..bb[0].1, bb[1].0..bb[1].1, bb[2].0..bb[2].1]).to_owned();
+    // views: `surface` copies them only when they are not contiguous (a box short of the array)
+    let bbox = s![bb[0].0..bb[0].1, bb[1].0..bb[1].1, bb[2].0..bb[2].1];
     // Beyond the union's bounding box both masks are background, so treating the box edge as the
     // array edge leaves every surface voxel unchanged.
-    let (pc, gc) = (crop(&p.view), crop(&g.view));
-    let (ps, gs) = (surface(&pc.view(), p.active), surface(&gc.view(), p.active));
+    let (pc, gc) = (p.view.slice(bbox), g.view.slice(bbox));
+    let (ps, gs) = (surface(&pc, p.active), surface(&gc, p.active));
     let (pred_to_gt, gt_to_pred) = rayon::join(|| directed(&ps, &gs, p.spacing), || directed(&gs, &ps, p.spacing));
     Ok(SurfaceDistances { pred_to_gt, gt_to_pred })
 }

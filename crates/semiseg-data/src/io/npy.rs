@@ -39,8 +39,16 @@ fn parse_header(path: &Path, head: &[u8]) -> Result<(u64, Vec<u64>, u64), DataEr
 fn check_declared(path: &Path) -> Result<(), DataError> {
     use std::io::Read;
     let total = declared::file_len(path)?;
+    // magic, version and header length (12 bytes cover every version), then the header itself
     let mut head = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_end(&mut head)).map_err(|e| DataError::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    (&mut file).take(12).read_to_end(&mut head).map_err(|e| DataError::io(path, e))?;
+    let header_end = match head.get(6) {
+        Some(1) if head.len() >= 10 => 10 + u16::from_le_bytes([head[8], head[9]]) as u64,
+        Some(2 | 3) if head.len() >= 12 => 12 + u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
+        _ => 12,
+    };
+    file.take(header_end.saturating_sub(12)).read_to_end(&mut head).map_err(|e| DataError::io(path, e))?;
     let (item, shape, header_len) = parse_header(path, &head)?;
     let what = format!("shape {shape:?} of {item}-byte items");
     declared::check(path, &what, declared::payload(shape.iter().copied(), item), Storage::Raw { available: total.saturating_sub(header_len) })

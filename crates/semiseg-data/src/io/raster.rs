@@ -10,7 +10,7 @@ use super::atomic::write_atomically;
 use super::declared::{self, Storage};
 use crate::error::DataError;
 use crate::sample::{distinct, Geometry, Image, LabelMap};
-use image::{DynamicImage, GenericImageView, ImageBuffer, Luma};
+use image::{DynamicImage, GenericImageView, ImageBuffer, ImageDecoder, Luma};
 use ndarray::{Array3, Array4, Axis};
 use std::path::Path;
 
@@ -19,12 +19,15 @@ fn decode_error(path: &Path, e: image::ImageError) -> DataError {
 }
 
 fn open(path: &Path) -> Result<DynamicImage, DataError> {
-    let reader = || image::ImageReader::open(path).map_err(|e| DataError::io(path, e))?.with_guessed_format().map_err(|e| DataError::io(path, e));
+    let reader = image::ImageReader::open(path).map_err(|e| DataError::io(path, e))?.with_guessed_format().map_err(|e| DataError::io(path, e))?;
+    let decoder = reader.into_decoder().map_err(|e| decode_error(path, e))?;
     // The size in the header, checked before decoding against what a compressed file of this
     // size could hold: up to 8 pixels a byte (1-bit PNG), each becoming a 4-byte float here.
-    let (w, h) = reader()?.into_dimensions().map_err(|e| decode_error(path, e))?;
+    let (w, h) = decoder.dimensions();
     declared::check(path, &format!("{w}x{h} pixels"), declared::payload([w as u64, h as u64], 4), Storage::Deflated { file_bytes: declared::file_len(path)?.saturating_mul(32) })?;
-    reader()?.decode().map_err(|e| decode_error(path, e))
+    // the allocation limit `ImageReader::decode` applies
+    image::Limits::default().reserve(decoder.total_bytes()).map_err(|e| decode_error(path, e))?;
+    DynamicImage::from_decoder(decoder).map_err(|e| decode_error(path, e))
 }
 
 /// Reads a 2-D image.
