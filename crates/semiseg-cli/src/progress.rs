@@ -30,7 +30,7 @@ impl Observer for BarObserver {
         self.bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
     }
     fn validated(&mut self, t: usize, metric: &str, score: f64, best: bool) {
-        let name = if metric == "jaccard" { "Jaccard" } else { "Dice" };
+        let name = semiseg_train::config::select_by_label(metric);
         self.message(&format!("iteration {t}: validation {name} {score:.4}{}", if best { " (best so far)" } else { "" }));
     }
     fn message(&mut self, text: &str) {

@@ -207,6 +207,11 @@ pub struct TrainConfig {
     pub save_every: usize,
 }
 
+/// How the `eval.select_by` metric reads in messages and plots (`jaccard` → `Jaccard`, else `Dice`).
+pub fn select_by_label(metric: &str) -> &'static str {
+    if metric == "jaccard" { "Jaccard" } else { "Dice" }
+}
+
 /// Evaluation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

@@ -133,7 +133,7 @@ pub fn run(args: Args) -> Result<()> {
     plot(&plots.join("loss.png"), &format!("training losses (moving average of {window})"), "loss", &series)?;
     let mut written = vec![plots.join("loss.png")];
     if !val.is_empty() {
-        let name = if val_metric == "jaccard" { "Jaccard" } else { "Dice" };
+        let name = semiseg_train::config::select_by_label(&val_metric);
         plot(&plots.join("validation.png"), &format!("validation: mean foreground {name}"), name, &[(format!("validation {name}"), val)])?;
         written.push(plots.join("validation.png"));
     }
