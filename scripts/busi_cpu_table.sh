@@ -30,19 +30,16 @@ synth_fold() {
   $bin synth sample --run "$synth" --n 468 --out "$synth/samples"
 }
 
-# one training run of config $1 on fold $2 (extra --set arguments after), timed
+# one training run of config $1 on fold $2 (extra --set arguments after)
 train_fold() {
   local cfg=$1 seed=$2 out="$runs/$1-$2"
   shift 2
   [ -f "$out/eval/test_best/summary.json" ] && return 0
-  local start
-  start=$(date +%s)
   if [ -f "$out/checkpoints/last.ckpt" ]; then
     $bin train --resume "$out"
   else
     $bin train --config "configs/$cfg.toml" --out "$out" --set data.split_seed="$seed" --set seed="$seed" "$@"
   fi
-  echo $(( $(date +%s) - start )) > "$out/wall_seconds"
 }
 
 # the same checkpoint scored with medpy's formulas (eval/test_best_network_medpy)
@@ -79,7 +76,17 @@ wait $b || { echo "lane b failed, see $runs/lane-b.log" >&2; status=1; }
 python3 - "$runs" <<'PY'
 import json, sys, statistics as st
 runs = sys.argv[1]
-print("| method | IoU | Dice | SE (recall) | PC (precision) | ACC | Dice, medpy | run time per fold |")
+
+def train_seconds(run):
+    """Training time (no evaluation) from train.jsonl, so a resumed run counts every part; an
+    iteration repeated after a resume counts once, its last time."""
+    per_iter = {}
+    for line in open(f"{run}/train.jsonl"):
+        r = json.loads(line)
+        if "seconds" in r:
+            per_iter[r["iter"]] = r["seconds"]
+    return sum(per_iter.values())
+print("| method | IoU | Dice | SE (recall) | PC (precision) | ACC | Dice, medpy | training time per fold |")
 print("|---|---|---|---|---|---|---|---|")
 for cfg, label in [("supervised-busi-cpu", "supervised"), ("mgcc-busi-cpu", "MGCC, real unlabeled"), ("mgcc-synth-busi-cpu", "MGCC, real + synthetic")]:
     vals, secs = {}, []
@@ -90,7 +97,7 @@ for cfg, label in [("supervised-busi-cpu", "supervised"), ("mgcc-busi-cpu", "MGC
             vals.setdefault(k, []).append(100 * o[k]["mean"])
         medpy = json.load(open(f"{d}/eval/test_best_network_medpy/summary.json"))["summary"]["overall"]
         vals.setdefault("medpy", []).append(100 * medpy["dice"]["mean"])
-        secs.append(int(open(f"{d}/wall_seconds").read()))
+        secs.append(train_seconds(d))
     f = lambda k: f"{st.mean(vals[k]):.2f} ± {st.stdev(vals[k]):.2f}"
     print(f"| {label} | {f('jaccard')} | {f('dice')} | {f('recall')} | {f('precision')} | {f('accuracy')} | {f('medpy')} | {st.mean(secs) / 60:.0f} min |")
 print()
