@@ -12,6 +12,7 @@
 //! Tensor layout is `[N, C, H, W]`. Nothing here knows about files.
 
 pub mod blocks;
+pub mod kernels;
 pub mod nets;
 pub mod import;
 pub mod init;

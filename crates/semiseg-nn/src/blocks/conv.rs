@@ -1,5 +1,6 @@
 //! Convolution → BatchNorm → activation, the unit of the SSL4MIS and CMU-Net style networks.
 
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -44,7 +45,7 @@ impl ConvBnAct {
     /// # Shapes
     /// `[N, in, H, W]` → `[N, out, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.norm.forward(self.conv.forward(x));
+        let y = self.norm.forward(conv2d_module(&self.conv, x));
         if self.negative_slope == 0.0 {
             relu(y)
         } else {

@@ -4,6 +4,7 @@
 //! in the autoencoder, 32 in the denoiser) and Swish (SiLU) throughout. [`DownStep`] /
 //! [`UpStep`]: medfusion's `DownBlock` / `UpBlock` with learnable interpolation around it.
 
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -77,14 +78,14 @@ impl ResBlock {
     /// # Shapes
     /// `[N, in, H, W]` (+ time embedding `[N, T]`) → `[N, out, H/stride, W/stride]`
     pub fn forward(&self, x: Tensor<4>, time: Option<&Tensor<2>>) -> Tensor<4> {
-        let mut h = silu(self.norm1.forward(self.conv1.forward(x.clone())));
+        let mut h = silu(self.norm1.forward(conv2d_module(&self.conv1, x.clone())));
         if let (Some(proj), Some(t)) = (&self.time, time) {
             let [n, c, _, _] = h.dims();
             h = h + proj.forward(silu(t.clone())).reshape([n, c, 1, 1]);
         }
-        let h = self.norm2.forward(self.conv2.forward(h));
+        let h = self.norm2.forward(conv2d_module(&self.conv2, h));
         let residual = match &self.skip {
-            Some((conv, norm)) => norm.forward(conv.forward(x)),
+            Some((conv, norm)) => norm.forward(conv2d_module(conv, x)),
             None => x,
         };
         silu(h + residual)
@@ -116,7 +117,7 @@ impl DownStep {
     /// # Shapes
     /// `[N, in, H, W]` → `[N, out, H/2, W/2]`
     pub fn forward(&self, x: Tensor<4>, time: Option<&Tensor<2>>) -> Tensor<4> {
-        self.block.forward(self.down.forward(x), time)
+        self.block.forward(conv2d_module(&self.down, x), time)
     }
 }
 
@@ -130,7 +131,7 @@ impl UpStep {
     /// `[N, in, H, W]` (+ skip `[N, out, 2H, 2W]`) → `[N, out, 2H, 2W]`
     pub fn forward(&self, x: Tensor<4>, skip: Option<Tensor<4>>, time: Option<&Tensor<2>>) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
-        let up = self.up.forward(interpolate(x, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * h, 2 * w])));
+        let up = conv2d_module(&self.up, interpolate(x, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * h, 2 * w])));
         let input = match skip {
             Some(s) => up + s,
             None => up,

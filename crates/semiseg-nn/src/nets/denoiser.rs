@@ -5,6 +5,7 @@
 //! as classifier-free guidance trains it). Predicts the noise ε.
 
 use crate::blocks::{conv_same, DownStep, ResBlock, ResBlockConfig, UpStep};
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -108,7 +109,7 @@ impl Denoiser {
             let skip = skips.pop().expect("one skip per level");
             h = up.forward(h, Some(skip), Some(&temb));
         }
-        self.out.forward(h)
+        conv2d_module(&self.out, h)
     }
 }
 

@@ -9,6 +9,7 @@
 //! `../shared/reference/torch_bench.py`.
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -103,13 +104,13 @@ impl Msag {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = Tensor::cat(
             vec![
-                self.pw_bn.forward(self.pw.forward(x.clone())),
-                self.ordinary_bn.forward(self.ordinary.forward(x.clone())),
-                self.dilated_bn.forward(self.dilated.forward(x.clone())),
+                self.pw_bn.forward(conv2d_module(&self.pw, x.clone())),
+                self.ordinary_bn.forward(conv2d_module(&self.ordinary, x.clone())),
+                self.dilated_bn.forward(conv2d_module(&self.dilated, x.clone())),
             ],
             1,
         );
-        let gate = sigmoid(self.vote_bn.forward(self.vote.forward(relu(h))));
+        let gate = sigmoid(self.vote_bn.forward(conv2d_module(&self.vote, relu(h))));
         x.clone() + x * gate
     }
 }
@@ -134,8 +135,8 @@ impl MixerLayer {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let h = x.clone() + self.dw_bn.forward(gelu(self.dw.forward(x)));
-        self.pw_bn.forward(gelu(self.pw.forward(h)))
+        let h = x.clone() + self.dw_bn.forward(gelu(conv2d_module(&self.dw, x)));
+        self.pw_bn.forward(gelu(conv2d_module(&self.pw, h)))
     }
 }
 
@@ -168,7 +169,7 @@ impl Decoder {
             let up = interpolate(x, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([h, w]));
             x = self.conv[i].forward(Tensor::cat(vec![self.msag[level].forward(feats[level].clone()), self.up[i].forward(up)], 1));
         }
-        self.head.forward(x)
+        conv2d_module(&self.head, x)
     }
 }
 

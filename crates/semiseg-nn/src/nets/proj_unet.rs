@@ -10,6 +10,7 @@
 //! (2,679,089 parameters, 2,465,329 on the inference path).
 
 use crate::blocks::encode_pyramid;
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -74,7 +75,7 @@ impl UnetConv2 {
 
     fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
         for (i, conv) in self.convs.iter().enumerate() {
-            x = conv.forward(x);
+            x = conv2d_module(conv, x);
             if let Some(bn) = self.norms.get(i) {
                 x = bn.forward(x);
             }
@@ -152,7 +153,7 @@ impl ProjUNet {
     /// # Shapes
     /// `[N, in, H, W]` (H, W divisible by 16) → `[N, 1, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.head.forward(self.decode(x))
+        conv2d_module(&self.head, self.decode(x))
     }
 
     /// Logits and projection embeddings.
@@ -162,7 +163,7 @@ impl ProjUNet {
     pub fn forward_with_projection(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let feat = self.decode(x);
         let proj = self.proj.iter().fold(feat.clone(), |h, block| block.forward(h));
-        (self.head.forward(feat), proj)
+        (conv2d_module(&self.head, feat), proj)
     }
 }
 

@@ -8,6 +8,7 @@
 //! conv3×3 to `classes` logits. 1 → 2 classes at width 1 has 1,813,474 parameters, as PyTorch.
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -66,7 +67,7 @@ impl Up {
     fn forward(&self, x: Tensor<4>, skip: Tensor<4>) -> Tensor<4> {
         let [_, _, h, w] = skip.dims();
         let opts = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true).with_output_size([h, w]);
-        let up = interpolate(self.reduce.forward(x), opts);
+        let up = interpolate(conv2d_module(&self.reduce, x), opts);
         self.block.forward(Tensor::cat(vec![skip, up], 1))
     }
 }
@@ -97,7 +98,7 @@ impl Decoder {
         for (i, up) in self.ups.iter().enumerate() {
             x = up.forward(x, feats[3 - i].clone());
         }
-        self.out.forward(x)
+        conv2d_module(&self.out, x)
     }
 }
 

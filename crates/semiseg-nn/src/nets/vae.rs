@@ -5,6 +5,7 @@
 //! at half resolution. A 256² RGB image becomes an 8×32×32 latent.
 
 use crate::blocks::{conv_same, DownStep, ResBlock, ResBlockConfig, UpStep, GROUPS};
+use crate::kernels::conv2d_module;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -82,7 +83,7 @@ impl Vae {
         for d in &self.encoder {
             h = d.forward(h, None);
         }
-        let m = self.to_moments.1.forward(self.to_moments.0.forward(h));
+        let m = conv2d_module(&self.to_moments.1, conv2d_module(&self.to_moments.0, h));
         let e = m.dims()[1] / 2;
         (m.clone().narrow(1, 0, e), m.narrow(1, e, e).clamp(-30.0, 20.0))
     }
@@ -100,11 +101,11 @@ impl Vae {
         let mut deep = None;
         for (i, up) in self.decoder.iter().enumerate().rev() {
             if i == 0 {
-                deep = Some(self.out_deep.forward(h.clone()));
+                deep = Some(conv2d_module(&self.out_deep, h.clone()));
             }
             h = up.forward(h, None, None);
         }
-        (self.out.forward(h), deep.expect("at least two levels"))
+        (conv2d_module(&self.out, h), deep.expect("at least two levels"))
     }
 
     /// Image of a latent.

@@ -1,0 +1,149 @@
+//! Convolution forward, input gradient and weight gradient as im2col + one GEMM per tile.
+//!
+//! With `X` the im2col matrix of a sample (`[K, P]`, `K = C·taps`, `P` output voxels),
+//! `W` the weights as `[O, K]` and `dY` the output gradient as `[O, P]`:
+//! `Y = W·X + b`, `dX = col2im(Wᵀ·dY)`, `dW = Σₙ dY·Xᵀ`, `db = Σₙ,ₚ dY`.
+//! Burn's generic weight gradient is instead a convolution of the input by the output gradient
+//! with the batch as channels, which Flex runs on a slow direct path.
+//!
+//! Work is split across samples when the batch can feed every thread (each sample then runs
+//! single-threaded, without synchronisation); otherwise one sample at a time with the threads
+//! inside the GEMM and the im2col.
+
+use super::geometry::ConvGeometry;
+use super::im2col::{col2im_add_tile, im2col_tile};
+use super::matmul::{matmul, MatRef};
+use rayon::prelude::*;
+
+/// im2col buffers hold about this many values (4 MiB): large enough for an efficient GEMM,
+/// small enough to stay in cache and to make 3-D volumes affordable.
+const TILE_VALUES: usize = 1 << 20;
+
+/// Output rows (of `Wo` voxels) per tile.
+fn rows_per_tile(g: &ConvGeometry) -> usize {
+    let [_, _, wo] = g.output();
+    (TILE_VALUES / (g.patch_len() * wo).max(1)).max(1)
+}
+
+/// The output-row ranges of the tiles.
+fn tiles(g: &ConvGeometry) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let [od, oh, _] = g.output();
+    let rows = od * oh;
+    let step = rows_per_tile(g);
+    (0..rows).step_by(step).map(move |s| s..(s + step).min(rows))
+}
+
+/// Whether samples run in parallel (each single-threaded) rather than one after another.
+fn across_samples(g: &ConvGeometry) -> bool {
+    let threads = rayon::current_num_threads();
+    threads > 1 && g.batch >= threads
+}
+
+/// Runs `f(n, sample_out)` for every sample's slice of `out`, in parallel or in order.
+fn per_sample<F>(parallel: bool, out: &mut [f32], chunk: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    super::im2col::for_each_chunk(parallel, out, chunk, f)
+}
+
+/// `y = conv(x, w) + b`: `x` `[N, C, D, H, W]`, `w` `[O, C, kd, kh, kw]`, `b` `[O]`; returns
+/// `[N, O, Do, Ho, Wo]`.
+pub fn forward(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    g.check();
+    let (k, p, o) = (g.patch_len(), g.output_volume(), g.out_channels);
+    let inner = !across_samples(g);
+    let mut y = vec![0.0; g.batch * o * p];
+    let wo = g.output()[2];
+    per_sample(!inner, &mut y, o * p, |n, yn| {
+        let xn = &x[n * g.in_channels * g.input_volume()..][..g.in_channels * g.input_volume()];
+        if g.is_pointwise() {
+            matmul(yn, p, MatRef::rows(w, k), MatRef::rows(xn, p), [o, k, p], false, inner);
+        } else {
+            let mut cols = Vec::new();
+            for rows in tiles(g) {
+                let t = rows.len() * wo;
+                cols.resize(k * t, 0.0);
+                im2col_tile(xn, g, rows.clone(), &mut cols, inner);
+                matmul(&mut yn[rows.start * wo..], p, MatRef::rows(w, k), MatRef::rows(&cols, t), [o, k, t], false, inner);
+            }
+        }
+        for (plane, &bias) in yn.chunks_mut(p).zip(b) {
+            plane.iter_mut().for_each(|v| *v += bias);
+        }
+    });
+    y
+}
+
+/// The gradient of the loss with respect to `x`, from the output gradient `dy`.
+pub fn input_grad(dy: &[f32], w: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    g.check();
+    let (k, p, o) = (g.patch_len(), g.output_volume(), g.out_channels);
+    let sample = g.in_channels * g.input_volume();
+    let inner = !across_samples(g);
+    let wo = g.output()[2];
+    let mut dx = vec![0.0; g.batch * sample];
+    per_sample(!inner, &mut dx, sample, |n, dxn| {
+        let dyn_ = &dy[n * o * p..][..o * p];
+        if g.is_pointwise() {
+            matmul(dxn, p, MatRef::transposed(w, k), MatRef::rows(dyn_, p), [k, o, p], false, inner);
+            return;
+        }
+        let mut cols = Vec::new();
+        for rows in tiles(g) {
+            let t = rows.len() * wo;
+            cols.resize(k * t, 0.0);
+            let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
+            matmul(&mut cols, t, MatRef::transposed(w, k), dy_tile, [k, o, t], false, inner);
+            col2im_add_tile(&cols, g, rows, dxn, inner);
+        }
+    });
+    dx
+}
+
+/// The gradients of the loss with respect to `w` (`[O, C, kd, kh, kw]`) and `b` (`[O]`).
+pub fn weight_grad(x: &[f32], dy: &[f32], g: &ConvGeometry) -> (Vec<f32>, Vec<f32>) {
+    g.check();
+    let (k, p, o) = (g.patch_len(), g.output_volume(), g.out_channels);
+    let sample = g.in_channels * g.input_volume();
+    let wo = g.output()[2];
+    let one_sample = |n: usize, inner: bool, dw: &mut [f32], db: &mut [f32]| {
+        let xn = &x[n * sample..][..sample];
+        let dyn_ = &dy[n * o * p..][..o * p];
+        if g.is_pointwise() {
+            matmul(dw, k, MatRef::rows(dyn_, p), MatRef::transposed(xn, p), [o, p, k], true, inner);
+        } else {
+            let mut cols = Vec::new();
+            for rows in tiles(g) {
+                let t = rows.len() * wo;
+                cols.resize(k * t, 0.0);
+                im2col_tile(xn, g, rows.clone(), &mut cols, inner);
+                let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
+                matmul(dw, k, dy_tile, MatRef::transposed(&cols, t), [o, t, k], true, inner);
+            }
+        }
+        for (acc, plane) in db.iter_mut().zip(dyn_.chunks(p)) {
+            *acc += plane.iter().map(|&v| v as f64).sum::<f64>() as f32;
+        }
+    };
+    let zeros = || (vec![0.0f32; o * k], vec![0.0f32; o]);
+    if across_samples(g) {
+        (0..g.batch)
+            .into_par_iter()
+            .fold(zeros, |(mut dw, mut db), n| {
+                one_sample(n, false, &mut dw, &mut db);
+                (dw, db)
+            })
+            .reduce(zeros, |(mut dw, mut db), (dw2, db2)| {
+                dw.iter_mut().zip(dw2).for_each(|(a, b)| *a += b);
+                db.iter_mut().zip(db2).for_each(|(a, b)| *a += b);
+                (dw, db)
+            })
+    } else {
+        let (mut dw, mut db) = zeros();
+        for n in 0..g.batch {
+            one_sample(n, true, &mut dw, &mut db);
+        }
+        (dw, db)
+    }
+}

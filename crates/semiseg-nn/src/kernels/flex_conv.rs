@@ -1,0 +1,112 @@
+//! The GEMM convolution as a Burn backend extension: Flex runs [`super::conv`], and the
+//! autodiff wrapper records its own backward step (input and weight gradients by GEMM).
+
+use super::conv;
+use super::geometry::ConvGeometry;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Flex};
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::{Shape, TensorData};
+
+/// A 3-D convolution (`[N, C, D, H, W]` by `[O, C, kd, kh, kw]`, plus a bias `[O]`) with
+/// stride and symmetric zero padding, on the backends that have a fast kernel for it.
+#[backend_extension(Flex, Autodiff)]
+pub trait GemmConv: Backend {
+    /// `conv3d(x, weight) + bias`.
+    fn gemm_conv3d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 3],
+        padding: [usize; 3],
+    ) -> FloatTensor<Self>;
+}
+
+/// The values of a float tensor, row-major (copied only when its layout is not).
+fn values(t: &FlexTensor) -> FlexTensor {
+    t.to_contiguous()
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("GEMM convolution works on contiguous f32 tensors")
+}
+
+fn tensor(values: Vec<f32>, shape: [usize; 5]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, Shape::new(shape)))
+}
+
+fn geometry(x: &FlexTensor, w: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> ConvGeometry {
+    let [batch, in_channels, d, h, wd] = x.layout().shape().dims::<5>();
+    let [out_channels, c, kd, kh, kw] = w.layout().shape().dims::<5>();
+    assert_eq!(c, in_channels, "convolution weight has {c} input channels, the input {in_channels}");
+    ConvGeometry { batch, in_channels, out_channels, input: [d, h, wd], kernel: [kd, kh, kw], stride, padding }
+}
+
+fn output_shape(g: &ConvGeometry) -> [usize; 5] {
+    let [d, h, w] = g.output();
+    [g.batch, g.out_channels, d, h, w]
+}
+
+fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> FlexTensor {
+    let g = geometry(x, w, stride, padding);
+    let (x, w, b) = (values(x), values(w), values(b));
+    tensor(conv::forward(slice(&x), slice(&w), slice(&b), &g), output_shape(&g))
+}
+
+impl GemmConv for Flex {
+    fn gemm_conv3d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> FlexTensor {
+        forward(&x, &weight, &bias, stride, padding)
+    }
+}
+
+/// What the backward step keeps: the input and the weights.
+type SavedConv = (FlexTensor, FlexTensor, [usize; 3], [usize; 3]);
+
+#[derive(Debug)]
+struct GemmConvBackward;
+
+impl Backward<Flex, 3> for GemmConvBackward {
+    type State = SavedConv;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = values(&grads.consume::<Flex>(&ops.node));
+        let (x, w, stride, padding) = ops.state;
+        let g = geometry(&x, &w, stride, padding);
+        if let Some(node) = node_x {
+            let dx = conv::input_grad(slice(&dy), slice(&values(&w)), &g);
+            grads.register::<Flex>(node.id, tensor(dx, [g.batch, g.in_channels, g.input[0], g.input[1], g.input[2]]));
+        }
+        if node_w.is_some() || node_b.is_some() {
+            let (dw, db) = conv::weight_grad(slice(&values(&x)), slice(&dy), &g);
+            if let Some(node) = node_w {
+                let [kd, kh, kw] = g.kernel;
+                grads.register::<Flex>(node.id, tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));
+            }
+            if let Some(node) = node_b {
+                grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(db, Shape::new([g.out_channels]))));
+            }
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> GemmConv for Autodiff<Flex, C> {
+    fn gemm_conv3d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 3],
+        padding: [usize; 3],
+    ) -> FloatTensor<Self> {
+        let prepared = GemmConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful();
+        let y = forward(x.primitive(), weight.primitive(), bias.primitive(), stride, padding);
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish((x.primitive().clone(), weight.primitive().clone(), stride, padding), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+}

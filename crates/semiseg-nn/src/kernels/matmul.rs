@@ -1,0 +1,106 @@
+//! A checked front to `gemm::gemm` for strided row-major views.
+
+/// A read-only matrix view: element `(i, j)` at `data[i·row_stride + j·col_stride]`.
+#[derive(Clone, Copy)]
+pub struct MatRef<'a> {
+    /// The storage.
+    pub data: &'a [f32],
+    /// Step between rows.
+    pub row_stride: usize,
+    /// Step between columns.
+    pub col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A contiguous row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: cols, col_stride: 1 }
+    }
+
+    /// The transpose of a contiguous row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: 1, col_stride: cols }
+    }
+
+    fn check(&self, rows: usize, cols: usize) {
+        if rows > 0 && cols > 0 {
+            assert!((rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len(), "matrix view out of bounds");
+        }
+    }
+}
+
+/// Products at least this large use the rayon pool inside the GEMM (Flex's own threshold).
+const PARALLEL_WORK: usize = 192 * 192 * 192;
+
+/// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, with `dst` row-major of row stride `dst_row_stride`.
+/// Adds to `dst` when `accumulate`, overwrites it otherwise. `parallel` lets a large product
+/// use the rayon pool.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    lhs: MatRef,
+    rhs: MatRef,
+    [m, k, n]: [usize; 3],
+    accumulate: bool,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!((m - 1) * dst_row_stride + n <= dst.len(), "destination out of bounds");
+    lhs.check(m, k);
+    rhs.check(k, n);
+    if k == 0 {
+        if !accumulate {
+            dst.chunks_mut(dst_row_stride).take(m).for_each(|r| r[..n].fill(0.0));
+        }
+        return;
+    }
+    let parallelism = if parallel && m * n * k >= PARALLEL_WORK { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: every index touched lies inside the slices (checked above), and `dst` is borrowed
+    // mutably while the inputs are shared borrows, so they cannot alias it.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strided_products_match_the_definition() {
+        let (m, k, n) = (5, 7, 6);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 5) as f32 - 2.0).collect();
+        let bt: Vec<f32> = (0..n * k).map(|i| (i % 7) as f32 * 0.5).collect(); // b stored transposed
+        let mut dst = vec![1.0; m * 9];
+        matmul(&mut dst, 9, MatRef::rows(&a, k), MatRef::transposed(&bt, k), [m, k, n], true, false);
+        for i in 0..m {
+            for j in 0..9 {
+                let want = if j < n { 1.0 + (0..k).map(|l| a[i * k + l] * bt[j * k + l]).sum::<f32>() } else { 1.0 };
+                assert_eq!(dst[i * 9 + j], want, "({i}, {j})");
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The GEMM convolution against Burn's generic convolution on the same device: outputs and the
+//! gradients of input, weight and bias, over odd sizes, strides, padding and channel counts.
+
+use burn::tensor::module;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Distribution, Tensor};
+use semiseg_nn::burn;
+use semiseg_nn::kernels;
+
+fn device() -> burn::tensor::Device {
+    burn::tensor::Device::flex().autodiff()
+}
+
+fn assert_close<const D: usize>(got: Tensor<D>, want: Tensor<D>, what: &str) {
+    let (g, w) = (got.into_data().try_to_vec::<f32>().unwrap(), want.into_data().try_to_vec::<f32>().unwrap());
+    assert_eq!(g.len(), w.len(), "{what}: sizes");
+    let scale = w.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let worst = g.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1e-5 * scale, "{what}: max difference {worst} (scale {scale})");
+}
+
+/// Forward and backward of both implementations for one geometry, with a loss that weights
+/// every output differently (so a transposed or shifted gradient cannot pass).
+fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usize; 3], stride: [usize; 3], padding: [usize; 3]) {
+    let d = device();
+    let x = Tensor::<5>::random([batch, channels[0], input[0], input[1], input[2]], Distribution::Normal(0.0, 1.0), &d);
+    let w = Tensor::<5>::random([channels[1], channels[0], kernel[0], kernel[1], kernel[2]], Distribution::Normal(0.0, 0.3), &d);
+    let b = Tensor::<1>::random([channels[1]], Distribution::Normal(0.0, 1.0), &d);
+    let run = |gemm: bool| {
+        let (x, w, b) = (x.clone().require_grad(), w.clone().require_grad(), b.clone().require_grad());
+        let y = if gemm {
+            kernels::conv3d(x.clone(), w.clone(), Some(b.clone()), stride, padding)
+        } else {
+            module::conv3d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new(stride, padding, [1, 1, 1], 1))
+        };
+        let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).cos();
+        let grads = (y.clone() * weights).sum().backward();
+        (y, x.grad(&grads).unwrap(), w.grad(&grads).unwrap(), b.grad(&grads).unwrap())
+    };
+    let (y1, dx1, dw1, db1) = run(true);
+    let (y0, dx0, dw0, db0) = run(false);
+    let case = format!("batch {batch} channels {channels:?} input {input:?} kernel {kernel:?} stride {stride:?} padding {padding:?}");
+    assert_close(y1, y0.inner(), &format!("output, {case}"));
+    assert_close(dx1, dx0, &format!("input gradient, {case}"));
+    assert_close(dw1, dw0, &format!("weight gradient, {case}"));
+    assert_close(db1, db0, &format!("bias gradient, {case}"));
+}
+
+#[test]
+fn conv3d_matches_burn_values_and_gradients() {
+    check_3d(2, [3, 5], [5, 7, 6], [3, 3, 3], [1, 1, 1], [1, 1, 1]);
+    check_3d(1, [2, 4], [9, 8, 7], [2, 2, 2], [2, 2, 2], [0, 0, 0]);
+    check_3d(3, [4, 2], [6, 5, 9], [5, 5, 5], [2, 1, 3], [2, 2, 2]);
+    check_3d(4, [7, 3], [3, 4, 5], [1, 1, 1], [1, 1, 1], [0, 0, 0]);
+    check_3d(2, [1, 6], [4, 6, 5], [3, 1, 3], [1, 2, 1], [1, 0, 1]);
+}
+
+#[test]
+fn conv2d_matches_burn_values_and_gradients() {
+    let d = device();
+    for (batch, [ci, co], [h, w], k, s, p) in [
+        (2, [3, 8], [11, 9], 3, 1, 1),
+        (5, [16, 16], [16, 16], 3, 1, 1),
+        (1, [4, 3], [10, 7], 3, 2, 1),
+        (3, [6, 2], [8, 8], 1, 1, 0),
+        (2, [2, 5], [9, 12], 7, 1, 3),
+    ] {
+        let x = Tensor::<4>::random([batch, ci, h, w], Distribution::Normal(0.0, 1.0), &d);
+        let wt = Tensor::<4>::random([co, ci, k, k], Distribution::Normal(0.0, 0.3), &d);
+        let b = Tensor::<1>::random([co], Distribution::Normal(0.0, 1.0), &d);
+        let run = |gemm: bool| {
+            let (x, wt, b) = (x.clone().require_grad(), wt.clone().require_grad(), b.clone().require_grad());
+            let y = if gemm {
+                kernels::conv2d(x.clone(), wt.clone(), Some(b.clone()), [s, s], [p, p])
+            } else {
+                module::conv2d(x.clone(), wt.clone(), Some(b.clone()), ConvOptions::new([s, s], [p, p], [1, 1], 1))
+            };
+            let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).sin();
+            let grads = (y.clone() * weights).sum().backward();
+            (y, x.grad(&grads).unwrap(), wt.grad(&grads).unwrap(), b.grad(&grads).unwrap())
+        };
+        let (y1, dx1, dw1, db1) = run(true);
+        let (y0, dx0, dw0, db0) = run(false);
+        let case = format!("batch {batch} channels {ci}->{co} {h}x{w} kernel {k} stride {s} padding {p}");
+        assert_close(y1, y0.inner(), &format!("output, {case}"));
+        assert_close(dx1, dx0, &format!("input gradient, {case}"));
+        assert_close(dw1, dw0, &format!("weight gradient, {case}"));
+        assert_close(db1, db0, &format!("bias gradient, {case}"));
+    }
+}
+
+#[test]
+fn without_bias_and_without_autodiff() {
+    let d = burn::tensor::Device::flex();
+    let x = Tensor::<4>::random([2, 3, 6, 5], Distribution::Normal(0.0, 1.0), &d);
+    let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Normal(0.0, 1.0), &d);
+    let got = kernels::conv2d(x.clone(), w.clone(), None, [1, 1], [1, 1]);
+    let want = module::conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    assert_close(got, want, "plain Flex, no bias");
+}
