@@ -98,3 +98,47 @@ fn without_bias_and_without_autodiff() {
     let want = module::conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
     assert_close(got, want, "plain Flex, no bias");
 }
+
+/// Fused BN + activation against Burn's BatchNorm followed by the activation, in training mode
+/// (values, gradients of x, γ and β, running statistics) and in evaluation mode.
+#[test]
+fn batch_norm_act_matches_burn() {
+    use burn::module::Module;
+    use burn::nn::BatchNormConfig;
+    use burn::tensor::activation::leaky_relu;
+    let d = device();
+    for (slope, shape) in [(0.0, [3, 5, 7, 9]), (0.01, [2, 4, 16, 16]), (1.0, [4, 3, 5, 1]), (0.2, [1, 2, 33, 3])] {
+        let c = shape[1];
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.5, 2.0), &d);
+        let gamma = Tensor::<1>::random([c], Distribution::Normal(1.0, 0.5), &d);
+        let beta = Tensor::<1>::random([c], Distribution::Normal(0.0, 0.5), &d);
+        let run = |fused: bool| {
+            // a fresh layer per run: clones of a BatchNorm share their running statistics
+            let mut n = BatchNormConfig::new(c).init(&d);
+            n.gamma = n.gamma.map(|_| gamma.clone().require_grad());
+            n.beta = n.beta.map(|_| beta.clone().require_grad());
+            let xg = x.clone().require_grad();
+            let y = if fused { kernels::batch_norm_act(&n, xg.clone(), slope) } else { leaky_relu(n.forward(xg.clone()), slope) };
+            let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).cos();
+            let grads = (y.clone() * weights).sum().backward();
+            (y, xg.grad(&grads).unwrap(), n.gamma.grad(&grads).unwrap(), n.beta.grad(&grads).unwrap(), n)
+        };
+        let (y1, dx1, dg1, db1, n1) = run(true);
+        let (y0, dx0, dg0, db0, n0) = run(false);
+        let case = format!("slope {slope} shape {shape:?}");
+        assert_close(y1, y0.inner(), &format!("output, {case}"));
+        assert_close(dx1, dx0, &format!("input gradient, {case}"));
+        assert_close(dg1, dg0, &format!("gamma gradient, {case}"));
+        assert_close(db1, db0, &format!("beta gradient, {case}"));
+        // running mean as Burn's; running variance with PyTorch's unbiased batch variance
+        assert_close(n1.running_mean.value_sync(), n0.running_mean.value_sync(), &format!("running mean, {case}"));
+        let count = (shape[0] * shape[2] * shape[3]) as f64;
+        let burn_var = n0.running_var.value_sync();
+        let want = burn_var.clone().sub_scalar(0.9).div_scalar(0.1).mul_scalar(count / (count - 1.0)).mul_scalar(0.1).add_scalar(0.9);
+        assert_close(n1.running_var.value_sync(), want, &format!("running variance, {case}"));
+        // evaluation mode on the plain device, with the statistics just learned
+        let plain = n1.valid();
+        let xv = x.clone().inner();
+        assert_close(kernels::batch_norm_act(&plain, xv.clone(), slope), leaky_relu(plain.forward(xv), slope), &format!("eval, {case}"));
+    }
+}

@@ -1,12 +1,11 @@
 //! Convolution → BatchNorm → activation, the unit of the SSL4MIS and CMU-Net style networks.
 
-use crate::kernels::conv2d_module;
+use crate::kernels::{batch_norm_act, conv2d_module};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu};
 
 /// Configuration of a [`ConvBnAct`].
 #[derive(Config, Debug)]
@@ -45,11 +44,6 @@ impl ConvBnAct {
     /// # Shapes
     /// `[N, in, H, W]` → `[N, out, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.norm.forward(conv2d_module(&self.conv, x));
-        if self.negative_slope == 0.0 {
-            relu(y)
-        } else {
-            leaky_relu(y, self.negative_slope)
-        }
+        batch_norm_act(&self.norm, conv2d_module(&self.conv, x), self.negative_slope)
     }
 }

@@ -6,20 +6,23 @@
 //! autodiff wrapper ([`flex_conv`]). On any other device, or another float type, the functions
 //! fall back to Burn's own ops, so a network runs everywhere and keeps its parameter layout.
 
+pub mod batch_norm;
 pub mod conv;
 pub mod flex_conv;
+pub mod flex_norm;
 pub mod geometry;
 pub mod im2col;
 pub mod matmul;
 
 use burn::backend::DispatchDevice;
 use burn::nn::conv::Conv2d;
-use burn::nn::PaddingConfig2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::module;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::DType;
 use flex_conv::GemmConv;
+use flex_norm::{FusedNormEval, FusedNormTrain};
 
 /// Whether tensors on `device` with `dtype` take the GEMM kernels.
 fn has_gemm_kernels(device: &Device, dtype: DType) -> bool {
@@ -71,6 +74,56 @@ pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
             conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding)
         }
         _ => conv.forward(x),
+    }
+}
+
+/// `act(norm.forward(x))` where `act` is the identity on positive values and multiplies the
+/// others by `slope` (0: ReLU, 0.01: PyTorch's LeakyReLU, 1: no activation). On Flex in `f32`
+/// this is one fused operation with a two-pass backward. In training mode the running
+/// statistics are updated as PyTorch does: momentum-weighted, the variance unbiased.
+pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) -> Tensor<D> {
+    let device = x.device();
+    let training = device.is_autodiff() && norm.training.is_enabled();
+    if !has_gemm_kernels(&device, x.dtype()) {
+        return leaky(norm.forward(x), slope);
+    }
+    if !training {
+        let (mean, var) = (norm.running_mean.value().to_device(&device), norm.running_var.value().to_device(&device));
+        if device.is_autodiff() {
+            return leaky(module::batch_norm(x, norm.gamma.val(), norm.beta.val(), mean, var, norm.epsilon), slope);
+        }
+        return Tensor::from_dispatch(<burn::backend::Dispatch as FusedNormEval>::bn_act_eval(
+            x.into_dispatch(),
+            norm.gamma.val().into_dispatch(),
+            norm.beta.val().into_dispatch(),
+            mean.into_dispatch(),
+            var.into_dispatch(),
+            norm.epsilon,
+            slope,
+        ));
+    }
+    let count = x.shape().num_elements() / x.dims()[1];
+    let (y, mean, var) = <burn::backend::Dispatch as FusedNormTrain>::bn_act_train(
+        x.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        norm.epsilon,
+        slope,
+    );
+    let (mean, var) = (Tensor::<1>::from_dispatch(mean).detach(), Tensor::<1>::from_dispatch(var).detach());
+    let unbiased = var.mul_scalar(count as f64 / (count.max(2) - 1) as f64);
+    let m = norm.momentum;
+    norm.running_mean.update(norm.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.mul_scalar(m)).detach());
+    norm.running_var.update(norm.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(unbiased.mul_scalar(m)).detach());
+    Tensor::from_dispatch(y)
+}
+
+/// The activation of [`batch_norm_act`] from Burn's ops.
+fn leaky<const D: usize>(y: Tensor<D>, slope: f64) -> Tensor<D> {
+    match slope {
+        0.0 => burn::tensor::activation::relu(y),
+        1.0 => y,
+        _ => burn::tensor::activation::leaky_relu(y, slope),
     }
 }
 

@@ -9,7 +9,7 @@
 //! `../shared/reference/torch_bench.py`.
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
-use crate::kernels::conv2d_module;
+use crate::kernels::{batch_norm_act, conv2d_module};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -104,13 +104,13 @@ impl Msag {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = Tensor::cat(
             vec![
-                self.pw_bn.forward(conv2d_module(&self.pw, x.clone())),
-                self.ordinary_bn.forward(conv2d_module(&self.ordinary, x.clone())),
-                self.dilated_bn.forward(conv2d_module(&self.dilated, x.clone())),
+                batch_norm_act(&self.pw_bn, conv2d_module(&self.pw, x.clone()), 1.0),
+                batch_norm_act(&self.ordinary_bn, conv2d_module(&self.ordinary, x.clone()), 1.0),
+                batch_norm_act(&self.dilated_bn, conv2d_module(&self.dilated, x.clone()), 1.0),
             ],
             1,
         );
-        let gate = sigmoid(self.vote_bn.forward(conv2d_module(&self.vote, relu(h))));
+        let gate = sigmoid(batch_norm_act(&self.vote_bn, conv2d_module(&self.vote, relu(h)), 1.0));
         x.clone() + x * gate
     }
 }

@@ -10,7 +10,7 @@
 //! (2,679,089 parameters, 2,465,329 on the inference path).
 
 use crate::blocks::encode_pyramid;
-use crate::kernels::conv2d_module;
+use crate::kernels::{batch_norm_act, conv2d_module};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -76,10 +76,10 @@ impl UnetConv2 {
     fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
         for (i, conv) in self.convs.iter().enumerate() {
             x = conv2d_module(conv, x);
-            if let Some(bn) = self.norms.get(i) {
-                x = bn.forward(x);
-            }
-            x = relu(x);
+            x = match self.norms.get(i) {
+                Some(bn) => batch_norm_act(bn, x, 0.0),
+                None => relu(x),
+            };
         }
         x
     }

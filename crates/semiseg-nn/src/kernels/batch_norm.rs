@@ -1,0 +1,155 @@
+//! Batch normalisation fused with the activation after it, two passes each way.
+//!
+//! The activation is `y ↦ y` for `y > 0`, `slope·y` otherwise: ReLU with slope 0, PyTorch's
+//! LeakyReLU with its slope, no activation with slope 1. Tensors are `[N, C, S]` (any spatial
+//! rank flattened into `S`); statistics are per channel over `M = N·S` values, accumulated in
+//! `f64`.
+
+use rayon::prelude::*;
+
+/// The activation's value.
+#[inline]
+fn act(y: f32, slope: f32) -> f32 {
+    if y > 0.0 {
+        y
+    } else {
+        y * slope
+    }
+}
+
+/// Sizes of a `[N, C, S]` tensor.
+#[derive(Clone, Copy, Debug)]
+pub struct NormShape {
+    /// Batch.
+    pub batch: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Values per channel and sample.
+    pub spatial: usize,
+}
+
+impl NormShape {
+    fn planes_of<'a>(&self, x: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
+        let (s, stride) = (self.spatial, self.channels * self.spatial);
+        (0..self.batch).map(move |n| &x[n * stride + c * s..][..s])
+    }
+
+    fn count(&self) -> f64 {
+        (self.batch * self.spatial) as f64
+    }
+}
+
+/// Batch statistics per channel: the mean and the biased variance.
+pub fn batch_stats(x: &[f32], shape: NormShape) -> (Vec<f32>, Vec<f32>) {
+    let m = shape.count();
+    (0..shape.channels)
+        .into_par_iter()
+        .map(|c| {
+            let (mut sum, mut squares) = (0.0f64, 0.0f64);
+            for plane in shape.planes_of(x, c) {
+                // f32 partial sums in lanes of 8 vectorise; each plane is short enough for them
+                let (mut s8, mut q8) = ([0.0f32; 8], [0.0f32; 8]);
+                let chunks = plane.chunks_exact(8);
+                for v in chunks.remainder() {
+                    sum += *v as f64;
+                    squares += (*v as f64) * (*v as f64);
+                }
+                for chunk in chunks {
+                    for l in 0..8 {
+                        s8[l] += chunk[l];
+                        q8[l] += chunk[l] * chunk[l];
+                    }
+                }
+                sum += s8.iter().map(|&v| v as f64).sum::<f64>();
+                squares += q8.iter().map(|&v| v as f64).sum::<f64>();
+            }
+            let mean = sum / m;
+            ((mean) as f32, (squares / m - mean * mean).max(0.0) as f32)
+        })
+        .unzip()
+}
+
+/// Per-channel `scale` and `shift` such that the normalised value is `x·scale + shift`.
+pub fn affine(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], epsilon: f64) -> (Vec<f32>, Vec<f32>) {
+    gamma
+        .iter()
+        .zip(beta)
+        .zip(mean.iter().zip(var))
+        .map(|((&g, &b), (&mu, &v))| {
+            let scale = g as f64 / (v as f64 + epsilon).sqrt();
+            (scale as f32, (b as f64 - mu as f64 * scale) as f32)
+        })
+        .unzip()
+}
+
+/// `act(x·scale + shift)` per channel: the evaluation pass, and the second training pass.
+pub fn normalize_act(x: &[f32], shape: NormShape, scale: &[f32], shift: &[f32], slope: f32) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    y.par_chunks_mut(shape.spatial).zip(x.par_chunks(shape.spatial)).enumerate().for_each(|(plane, (out, inp))| {
+        let c = plane % shape.channels;
+        let (a, b) = (scale[c], shift[c]);
+        out.iter_mut().zip(inp).for_each(|(o, &v)| *o = act(v * a + b, slope));
+    });
+    y
+}
+
+/// Gradients of a training-mode `act(BN(x))` from the gradient `dy` of its output `y`:
+/// `(dx, dγ, dβ)`. `mean` and `var` are the batch statistics of the forward pass.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    shape: NormShape,
+    gamma: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    epsilon: f64,
+    slope: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let inv_std: Vec<f64> = var.iter().map(|&v| 1.0 / (v as f64 + epsilon).sqrt()).collect();
+    let grad_of = |dy: f32, y: f32| if y > 0.0 { dy } else { dy * slope };
+    // pass 1: dβ = Σ g and dγ = Σ g·x̂ per channel, g the gradient before the activation
+    let (dbeta, dgamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
+        .into_par_iter()
+        .map(|c| {
+            let (mu, is) = (mean[c], inv_std[c] as f32);
+            let (mut sg, mut sgx) = (0.0f64, 0.0f64);
+            for ((xp, yp), dp) in shape.planes_of(x, c).zip(shape.planes_of(y, c)).zip(shape.planes_of(dy, c)) {
+                let (mut a, mut b) = ([0.0f32; 8], [0.0f32; 8]);
+                let n8 = xp.len() / 8 * 8;
+                for i in (0..n8).step_by(8) {
+                    for l in 0..8 {
+                        let g = grad_of(dp[i + l], yp[i + l]);
+                        a[l] += g;
+                        b[l] += g * (xp[i + l] - mu) * is;
+                    }
+                }
+                for i in n8..xp.len() {
+                    let g = grad_of(dp[i], yp[i]);
+                    sg += g as f64;
+                    sgx += (g * (xp[i] - mu) * is) as f64;
+                }
+                sg += a.iter().map(|&v| v as f64).sum::<f64>();
+                sgx += b.iter().map(|&v| v as f64).sum::<f64>();
+            }
+            (sg as f32, sgx as f32)
+        })
+        .unzip();
+    // pass 2: dx = γ·σ⁻¹·(g − mean(g) − x̂·mean(g·x̂))
+    let m = shape.count();
+    let mut dx = vec![0.0; x.len()];
+    dx.par_chunks_mut(shape.spatial).enumerate().for_each(|(plane, out)| {
+        let c = plane % shape.channels;
+        let at = plane * shape.spatial;
+        let (xp, yp, dp) = (&x[at..][..shape.spatial], &y[at..][..shape.spatial], &dy[at..][..shape.spatial]);
+        let (mu, is) = (mean[c], inv_std[c] as f32);
+        let k = (gamma[c] as f64 * inv_std[c]) as f32;
+        let (mg, mgx) = ((dbeta[c] as f64 / m) as f32, (dgamma[c] as f64 / m) as f32);
+        for i in 0..out.len() {
+            let g = grad_of(dp[i], yp[i]);
+            out[i] = k * (g - mg - (xp[i] - mu) * is * mgx);
+        }
+    });
+    (dx, dgamma, dbeta)
+}
