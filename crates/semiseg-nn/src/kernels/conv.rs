@@ -12,7 +12,7 @@
 
 use super::geometry::ConvGeometry;
 use super::im2col::{col2im_add_tile, im2col_tile};
-use super::matmul::{matmul, MatRef};
+use super::matmul::{matmul, matmul_strided, MatRef};
 use rayon::prelude::*;
 
 /// im2col buffers hold about this many values (4 MiB): large enough for an efficient GEMM,
@@ -111,15 +111,17 @@ pub fn weight_grad(x: &[f32], dy: &[f32], g: &ConvGeometry) -> (Vec<f32>, Vec<f3
         let xn = &x[n * sample..][..sample];
         let dyn_ = &dy[n * o * p..][..o * p];
         if g.is_pointwise() {
-            matmul(dw, k, MatRef::rows(dyn_, p), MatRef::transposed(xn, p), [o, p, k], true, inner);
+            matmul_strided(dw, [1, k], MatRef::rows(xn, p), MatRef::transposed(dyn_, p), [k, p, o], true, inner);
         } else {
             let mut cols = Vec::new();
             for rows in tiles(g) {
                 let t = rows.len() * wo;
                 cols.resize(k * t, 0.0);
                 im2col_tile(xn, g, rows.clone(), &mut cols, inner);
-                let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
-                matmul(dw, k, dy_tile, MatRef::transposed(&cols, t), [o, t, k], true, inner);
+                // dWᵀ (+)= im2col · dYᵀ: the large operand is read along its rows (cheap to pack
+                // for the GEMM); written through dW's transposed strides
+                let dy_t = MatRef { data: &dyn_[rows.start * wo..], row_stride: 1, col_stride: p };
+                matmul_strided(dw, [1, k], MatRef::rows(&cols, t), dy_t, [k, t, o], true, inner);
             }
         }
         for (acc, plane) in db.iter_mut().zip(dyn_.chunks(p)) {

@@ -35,10 +35,15 @@ const PARALLEL_WORK: usize = 192 * 192 * 192;
 /// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, with `dst` row-major of row stride `dst_row_stride`.
 /// Adds to `dst` when `accumulate`, overwrites it otherwise. `parallel` lets a large product
 /// use the rayon pool.
+pub fn matmul(dst: &mut [f32], dst_row_stride: usize, lhs: MatRef, rhs: MatRef, mkn: [usize; 3], accumulate: bool, parallel: bool) {
+    matmul_strided(dst, [dst_row_stride, 1], lhs, rhs, mkn, accumulate, parallel)
+}
+
+/// [`matmul`] into a destination with any strides `[row, column]` (a transposed one, say).
 #[allow(clippy::too_many_arguments)]
-pub fn matmul(
+pub fn matmul_strided(
     dst: &mut [f32],
-    dst_row_stride: usize,
+    [dst_row_stride, dst_col_stride]: [usize; 2],
     lhs: MatRef,
     rhs: MatRef,
     [m, k, n]: [usize; 3],
@@ -48,12 +53,12 @@ pub fn matmul(
     if m == 0 || n == 0 {
         return;
     }
-    assert!((m - 1) * dst_row_stride + n <= dst.len(), "destination out of bounds");
+    assert!((m - 1) * dst_row_stride + (n - 1) * dst_col_stride < dst.len(), "destination out of bounds");
     lhs.check(m, k);
     rhs.check(k, n);
     if k == 0 {
         if !accumulate {
-            dst.chunks_mut(dst_row_stride).take(m).for_each(|r| r[..n].fill(0.0));
+            (0..m).for_each(|i| (0..n).for_each(|j| dst[i * dst_row_stride + j * dst_col_stride] = 0.0));
         }
         return;
     }
@@ -66,7 +71,7 @@ pub fn matmul(
             n,
             k,
             dst.as_mut_ptr(),
-            1,
+            dst_col_stride as isize,
             dst_row_stride as isize,
             accumulate,
             lhs.data.as_ptr(),
