@@ -19,6 +19,10 @@ use rayon::prelude::*;
 /// small enough to stay in cache and to make 3-D volumes affordable.
 const TILE_VALUES: usize = 1 << 20;
 
+/// Below this many output channels the weight gradient transposes its im2col tile (measured on
+/// unet2d's layers: 2.2× faster at 16 channels, 1.2× at 32, slower from 64 on).
+const FEW_OUTPUTS: usize = 64;
+
 /// Output rows (of `Wo` voxels) per tile.
 fn rows_per_tile(g: &ConvGeometry) -> usize {
     let [_, _, wo] = g.output();
@@ -45,6 +49,22 @@ where
     F: Fn(usize, &mut [f32]) + Sync + Send,
 {
     super::im2col::for_each_chunk(parallel, out, chunk, f)
+}
+
+/// `dst[j·rows + i] = src[i·cols + j]` for a row-major `rows × cols` `src`, in cache-sized
+/// blocks.
+fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    const B: usize = 32;
+    for i0 in (0..rows).step_by(B) {
+        for j0 in (0..cols).step_by(B) {
+            for i in i0..(i0 + B).min(rows) {
+                let row = &src[i * cols..][..cols];
+                for j in j0..(j0 + B).min(cols) {
+                    dst[j * rows + i] = row[j];
+                }
+            }
+        }
+    }
 }
 
 /// `y = conv(x, w) + b`: `x` `[N, C, D, H, W]`, `w` `[O, C, kd, kh, kw]`, `b` `[O]`; returns
@@ -113,15 +133,24 @@ pub fn weight_grad(x: &[f32], dy: &[f32], g: &ConvGeometry) -> (Vec<f32>, Vec<f3
         if g.is_pointwise() {
             matmul_strided(dw, [1, k], MatRef::rows(xn, p), MatRef::transposed(dyn_, p), [k, p, o], true, inner);
         } else {
-            let mut cols = Vec::new();
+            let (mut cols, mut cols_t) = (Vec::new(), Vec::new());
             for rows in tiles(g) {
                 let t = rows.len() * wo;
                 cols.resize(k * t, 0.0);
                 im2col_tile(xn, g, rows.clone(), &mut cols, inner);
-                // dWᵀ (+)= im2col · dYᵀ: the large operand is read along its rows (cheap to pack
-                // for the GEMM); written through dW's transposed strides
-                let dy_t = MatRef { data: &dyn_[rows.start * wo..], row_stride: 1, col_stride: p };
-                matmul_strided(dw, [1, k], MatRef::rows(&cols, t), dy_t, [k, t, o], true, inner);
+                let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
+                if o < FEW_OUTPUTS {
+                    // dW (+)= dY · im2colᵀ, im2colᵀ transposed in blocks first: with few outputs
+                    // the GEMM's strided packing of the large operand would cost more than the
+                    // products
+                    cols_t.resize(k * t, 0.0);
+                    transpose(&cols, k, t, &mut cols_t);
+                    matmul(dw, k, dy_tile, MatRef::rows(&cols_t, k), [o, t, k], true, inner);
+                } else {
+                    // dWᵀ (+)= im2col · dYᵀ, written through dW's transposed strides
+                    let dy_t = MatRef { data: &dyn_[rows.start * wo..], row_stride: 1, col_stride: p };
+                    matmul_strided(dw, [1, k], MatRef::rows(&cols, t), dy_t, [k, t, o], true, inner);
+                }
             }
         }
         for (acc, plane) in db.iter_mut().zip(dyn_.chunks(p)) {
