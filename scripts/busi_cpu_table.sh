@@ -78,14 +78,14 @@ import json, sys, statistics as st
 runs = sys.argv[1]
 
 def train_seconds(run):
-    """Training time (no evaluation) from train.jsonl, so a resumed run counts every part; an
-    iteration repeated after a resume counts once, its last time."""
+    """Training time (no evaluation) from train.jsonl: the median iteration time times the
+    iterations, so that neither a resume nor a pause of the machine distorts it."""
     per_iter = {}
     for line in open(f"{run}/train.jsonl"):
         r = json.loads(line)
         if "seconds" in r:
             per_iter[r["iter"]] = r["seconds"]
-    return sum(per_iter.values())
+    return st.median(per_iter.values()) * max(per_iter)
 print("| method | IoU | Dice | SE (recall) | PC (precision) | ACC | Dice, medpy | training time per fold |")
 print("|---|---|---|---|---|---|---|---|")
 for cfg, label in [("supervised-busi-cpu", "supervised"), ("mgcc-busi-cpu", "MGCC, real unlabeled"), ("mgcc-synth-busi-cpu", "MGCC, real + synthetic")]:
