@@ -18,7 +18,7 @@ torch=$("$py" "$ref/torch_bench.py" --model "$model" --mode "$mode" --threads 2 
 # the same batch and size as the reference used (its defaults per network)
 batch=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["batch"])' "$torch")
 size=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["size"])' "$torch")
-rust=$(RAYON_NUM_THREADS=2 ./target/release/semiseg bench --model "$model" --mode "$mode" --batch "$batch" --size "$size" \
+rust=$(RAYON_NUM_THREADS=2 "${CARGO_TARGET_DIR:-target}/release/semiseg" bench --model "$model" --mode "$mode" --batch "$batch" --size "$size" \
   --iters "${ITERS:-5}" --warmup "${WARMUP:-2}" --json)
 echo "pytorch: $torch"
 echo "semiseg: $rust"

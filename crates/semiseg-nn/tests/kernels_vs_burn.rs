@@ -142,3 +142,33 @@ fn batch_norm_act_matches_burn() {
         assert_close(kernels::batch_norm_act(&plain, xv.clone(), slope), leaky_relu(plain.forward(xv), slope), &format!("eval, {case}"));
     }
 }
+
+/// Transposed convolutions against Burn's, odd sizes included.
+#[test]
+fn conv_transpose_matches_burn() {
+    use burn::tensor::ops::ConvTransposeOptions;
+    let d = device();
+    for (batch, [ci, co], [a, h, w], k, s, p) in [(2, [3, 4], [3, 5, 4], 3, 2, 1), (1, [2, 5], [2, 3, 3], 4, 2, 1), (3, [4, 2], [1, 6, 5], 1, 1, 0)] {
+        let x = Tensor::<5>::random([batch, ci, a, h, w], Distribution::Normal(0.0, 1.0), &d);
+        let wt = Tensor::<5>::random([ci, co, k, k, k], Distribution::Normal(0.0, 0.3), &d);
+        let b = Tensor::<1>::random([co], Distribution::Normal(0.0, 1.0), &d);
+        let run = |gemm: bool| {
+            let (x, wt, b) = (x.clone().require_grad(), wt.clone().require_grad(), b.clone().require_grad());
+            let y = if gemm {
+                kernels::conv_transpose3d(x.clone(), wt.clone(), Some(b.clone()), [s; 3], [p; 3])
+            } else {
+                module::conv_transpose3d(x.clone(), wt.clone(), Some(b.clone()), ConvTransposeOptions::new([s; 3], [p; 3], [0; 3], [1; 3], 1))
+            };
+            let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).sin();
+            let grads = (y.clone() * weights).sum().backward();
+            (y, x.grad(&grads).unwrap(), wt.grad(&grads).unwrap(), b.grad(&grads).unwrap())
+        };
+        let (y1, dx1, dw1, db1) = run(true);
+        let (y0, dx0, dw0, db0) = run(false);
+        let case = format!("transposed, batch {batch} channels {ci}->{co} {a}x{h}x{w} kernel {k} stride {s} padding {p}");
+        assert_close(y1, y0.inner(), &format!("output, {case}"));
+        assert_close(dx1, dx0, &format!("input gradient, {case}"));
+        assert_close(dw1, dw0, &format!("weight gradient, {case}"));
+        assert_close(db1, db0, &format!("bias gradient, {case}"));
+    }
+}

@@ -1,4 +1,4 @@
-//! The GEMM convolutions and the fused batch norm + activation against PyTorch: outputs,
+//! The GEMM convolutions (plain and transposed) and the fused batch norm + activation against PyTorch: outputs,
 //! gradients, running statistics. `tests/fixtures/kernels/gen.py` writes the cases; the loss is
 //! `sum(y · cos(i))` over the flat output index `i`.
 
@@ -52,6 +52,13 @@ fn conv3d_matches_pytorch() {
     check_conv::<5>("conv3d_k3", |x, w, b| kernels::conv3d(x, w, Some(b), [1, 1, 1], [1, 1, 1]));
     check_conv::<5>("conv3d_k2s2", |x, w, b| kernels::conv3d(x, w, Some(b), [2, 2, 2], [0, 0, 0]));
     check_conv::<5>("conv3d_k5", |x, w, b| kernels::conv3d(x, w, Some(b), [2, 1, 3], [2, 2, 2]));
+}
+
+#[test]
+fn conv_transpose_matches_pytorch() {
+    check_conv::<4>("convt2d_k4s2", |x, w, b| kernels::conv_transpose2d(x, w, Some(b), [2, 2], [1, 1]));
+    check_conv::<4>("convt2d_k2s2", |x, w, b| kernels::conv_transpose2d(x, w, Some(b), [2, 2], [0, 0]));
+    check_conv::<5>("convt3d_k2s2", |x, w, b| kernels::conv_transpose3d(x, w, Some(b), [2, 2, 2], [0, 0, 0]));
 }
 
 fn check_norm<const D: usize>(case: &str, slope: f64) {

@@ -23,6 +23,22 @@ const TILE_VALUES: usize = 1 << 20;
 /// unet2d's layers: 2.2× faster at 16 channels, 1.2× at 32, slower from 64 on).
 const FEW_OUTPUTS: usize = 64;
 
+thread_local! {
+    /// Each thread's im2col buffers, kept between calls: a fresh 4 MiB buffer per sample and
+    /// layer costs an allocation and its page faults every time.
+    static SCRATCH: std::cell::Cell<[Vec<f32>; 2]> = const { std::cell::Cell::new([Vec::new(), Vec::new()]) };
+}
+
+/// Runs `f` with this thread's two scratch buffers. They are moved out while `f` runs, so a
+/// nested call on the same thread (rayon may run another task while this one waits) gets
+/// fresh buffers instead of a conflict.
+fn with_scratch<R>(f: impl FnOnce(&mut [Vec<f32>; 2]) -> R) -> R {
+    let mut buffers = SCRATCH.with(|s| s.take());
+    let result = f(&mut buffers);
+    SCRATCH.with(|s| s.set(buffers));
+    result
+}
+
 /// Output rows (of `Wo` voxels) per tile.
 fn rows_per_tile(g: &ConvGeometry) -> usize {
     let [_, _, wo] = g.output();
@@ -80,13 +96,14 @@ pub fn forward(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry) -> Vec<f32> {
         if g.is_pointwise() {
             matmul(yn, p, MatRef::rows(w, k), MatRef::rows(xn, p), [o, k, p], false, inner);
         } else {
-            let mut cols = Vec::new();
-            for rows in tiles(g) {
-                let t = rows.len() * wo;
-                cols.resize(k * t, 0.0);
-                im2col_tile(xn, g, rows.clone(), &mut cols, inner);
-                matmul(&mut yn[rows.start * wo..], p, MatRef::rows(w, k), MatRef::rows(&cols, t), [o, k, t], false, inner);
-            }
+            with_scratch(|[cols, _]| {
+                for rows in tiles(g) {
+                    let t = rows.len() * wo;
+                    cols.resize(k * t, 0.0);
+                    im2col_tile(xn, g, rows.clone(), cols, inner);
+                    matmul(&mut yn[rows.start * wo..], p, MatRef::rows(w, k), MatRef::rows(cols, t), [o, k, t], false, inner);
+                }
+            });
         }
         for (plane, &bias) in yn.chunks_mut(p).zip(b) {
             plane.iter_mut().for_each(|v| *v += bias);
@@ -109,14 +126,15 @@ pub fn input_grad(dy: &[f32], w: &[f32], g: &ConvGeometry) -> Vec<f32> {
             matmul(dxn, p, MatRef::transposed(w, k), MatRef::rows(dyn_, p), [k, o, p], false, inner);
             return;
         }
-        let mut cols = Vec::new();
-        for rows in tiles(g) {
-            let t = rows.len() * wo;
-            cols.resize(k * t, 0.0);
-            let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
-            matmul(&mut cols, t, MatRef::transposed(w, k), dy_tile, [k, o, t], false, inner);
-            col2im_add_tile(&cols, g, rows, dxn, inner);
-        }
+        with_scratch(|[cols, _]| {
+            for rows in tiles(g) {
+                let t = rows.len() * wo;
+                cols.resize(k * t, 0.0);
+                let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
+                matmul(cols, t, MatRef::transposed(w, k), dy_tile, [k, o, t], false, inner);
+                col2im_add_tile(cols, g, rows, dxn, inner);
+            }
+        });
     });
     dx
 }
@@ -133,25 +151,24 @@ pub fn weight_grad(x: &[f32], dy: &[f32], g: &ConvGeometry) -> (Vec<f32>, Vec<f3
         if g.is_pointwise() {
             matmul_strided(dw, [1, k], MatRef::rows(xn, p), MatRef::transposed(dyn_, p), [k, p, o], true, inner);
         } else {
-            let (mut cols, mut cols_t) = (Vec::new(), Vec::new());
-            for rows in tiles(g) {
+            with_scratch(|[cols, cols_t]| for rows in tiles(g) {
                 let t = rows.len() * wo;
                 cols.resize(k * t, 0.0);
-                im2col_tile(xn, g, rows.clone(), &mut cols, inner);
+                im2col_tile(xn, g, rows.clone(), cols, inner);
                 let dy_tile = MatRef { data: &dyn_[rows.start * wo..], row_stride: p, col_stride: 1 };
                 if o < FEW_OUTPUTS {
                     // dW (+)= dY · im2colᵀ, im2colᵀ transposed in blocks first: with few outputs
                     // the GEMM's strided packing of the large operand would cost more than the
                     // products
                     cols_t.resize(k * t, 0.0);
-                    transpose(&cols, k, t, &mut cols_t);
-                    matmul(dw, k, dy_tile, MatRef::rows(&cols_t, k), [o, t, k], true, inner);
+                    transpose(cols, k, t, cols_t);
+                    matmul(dw, k, dy_tile, MatRef::rows(cols_t, k), [o, t, k], true, inner);
                 } else {
                     // dWᵀ (+)= im2col · dYᵀ, written through dW's transposed strides
                     let dy_t = MatRef { data: &dyn_[rows.start * wo..], row_stride: 1, col_stride: p };
-                    matmul_strided(dw, [1, k], MatRef::rows(&cols, t), dy_t, [k, t, o], true, inner);
+                    matmul_strided(dw, [1, k], MatRef::rows(cols, t), dy_t, [k, t, o], true, inner);
                 }
-            }
+            });
         }
         for (acc, plane) in db.iter_mut().zip(dyn_.chunks(p)) {
             *acc += plane.iter().map(|&v| v as f64).sum::<f64>() as f32;

@@ -9,19 +9,21 @@
 pub mod batch_norm;
 pub mod conv;
 pub mod flex_conv;
+pub mod flex_conv_transpose;
 pub mod flex_norm;
 pub mod geometry;
 pub mod im2col;
 pub mod matmul;
 
 use burn::backend::DispatchDevice;
-use burn::nn::conv::Conv2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::module;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::DType;
 use flex_conv::GemmConv;
+use flex_conv_transpose::GemmConvTranspose;
 use flex_norm::{FusedNormEval, FusedNormTrain};
 
 /// Whether tensors on `device` with `dtype` take the GEMM kernels.
@@ -75,6 +77,41 @@ pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         }
         _ => conv.forward(x),
     }
+}
+
+/// `conv_transpose3d(x, weight) + bias` with stride, symmetric padding, no output padding
+/// (PyTorch's `ConvTranspose3d` with dilation 1 and one group). Shapes `[N, Cin, D, H, W]`,
+/// `[Cin, Cout, kd, kh, kw]`, `[Cout]`.
+pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
+    if !has_gemm_kernels(&x.device(), x.dtype()) {
+        return module::conv_transpose3d(x, weight, bias, ConvTransposeOptions::new(stride, padding, [0, 0, 0], [1, 1, 1], 1));
+    }
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &weight.device()));
+    Tensor::from_dispatch(<burn::backend::Dispatch as GemmConvTranspose>::gemm_conv_transpose3d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        stride,
+        padding,
+    ))
+}
+
+/// `conv_transpose2d(x, weight) + bias`, as [`conv_transpose3d`] of depth 1.
+pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
+    if !has_gemm_kernels(&x.device(), x.dtype()) {
+        return module::conv_transpose2d(x, weight, bias, ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1));
+    }
+    let y = conv_transpose3d(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, [1, stride[0], stride[1]], [0, padding[0], padding[1]]);
+    y.squeeze_dim(2)
+}
+
+/// `conv.forward(x)` for a transposed convolution, on the GEMM kernels where they apply (one
+/// group, dilation 1, no output padding).
+pub fn conv_transpose2d_module(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    if conv.groups != 1 || conv.dilation != [1, 1] || conv.padding_out != [0, 0] {
+        return conv.forward(x);
+    }
+    conv_transpose2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, conv.padding)
 }
 
 /// `act(norm.forward(x))` where `act` is the identity on positive values and multiplies the

@@ -135,8 +135,8 @@ impl MixerLayer {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let h = x.clone() + self.dw_bn.forward(gelu(conv2d_module(&self.dw, x)));
-        self.pw_bn.forward(gelu(conv2d_module(&self.pw, h)))
+        let h = x.clone() + batch_norm_act(&self.dw_bn, gelu(conv2d_module(&self.dw, x)), 1.0);
+        batch_norm_act(&self.pw_bn, gelu(conv2d_module(&self.pw, h)), 1.0)
     }
 }
 

@@ -10,7 +10,7 @@
 //! (2,679,089 parameters, 2,465,329 on the inference path).
 
 use crate::blocks::encode_pyramid;
-use crate::kernels::{batch_norm_act, conv2d_module};
+use crate::kernels::{batch_norm_act, conv2d_module, conv_transpose2d_module};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -101,7 +101,7 @@ impl UnetUp {
     }
 
     fn forward(&self, skip: Tensor<4>, x: Tensor<4>) -> Tensor<4> {
-        self.conv.forward(Tensor::cat(vec![skip, self.up.forward(x)], 1))
+        self.conv.forward(Tensor::cat(vec![skip, conv_transpose2d_module(&self.up, x)], 1))
     }
 }
 
