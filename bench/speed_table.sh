@@ -17,8 +17,8 @@ for model in unet2d clcc mgcc; do
     else
       line=$(bench/network_ratio.sh "$model" "$mode" "$torch_py" | tail -1)
     fi
-    # "<model> <mode> batch B SIZE: PyTorch T ms, semiseg R ms = X.XXx the PyTorch time"
-    echo "$line" | sed -E 's/^([a-z0-9]+) ([a-z]+) batch ([0-9]+) ([0-9x]+): PyTorch ([0-9,]+) ms, semiseg ([0-9,]+) ms = ([0-9.]+)x.*/| \1 \2, batch \3, \4 | \5 ms | \6 ms | \7× |/'
+    # "<model> <mode> batch B [H, W]: PyTorch T ms, semiseg R ms = X.XXx the PyTorch time"
+    echo "$line" | sed -E 's/^([a-z0-9]+) ([a-z]+) batch ([0-9]+) \[([0-9]+), ([0-9]+)\]: PyTorch ([0-9,]+) ms, semiseg ([0-9,]+) ms = ([0-9.]+)x.*/| \1 \2, batch \3, \4×\5 | \6 ms | \7 ms | \8× |/'
   done
 done
 metrics=$(bench/metrics_files_ratio.sh "$la" "$medpy_py" 3 | tail -1)

@@ -3,6 +3,7 @@
 //! This file only parses arguments and dispatches; each verb lives in `cmd/<verb>.rs` and calls
 //! the library crates.
 
+mod allocator;
 mod cmd;
 mod progress;
 
@@ -37,6 +38,7 @@ enum Command {
 }
 
 fn main() {
+    allocator::keep_large_buffers();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => cmd::train::run(a),
