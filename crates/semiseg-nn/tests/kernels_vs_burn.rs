@@ -172,3 +172,23 @@ fn conv_transpose_matches_burn() {
         assert_close(db1, db0, &format!("bias gradient, {case}"));
     }
 }
+
+/// 2×2 max-pooling against Burn's, odd sizes included (continuous values: no ties).
+#[test]
+fn max_pool_matches_burn() {
+    use burn::tensor::ops::MaxPoolOptions;
+    let d = device();
+    for shape in [[2, 3, 8, 6], [1, 2, 7, 9], [3, 1, 2, 2], [1, 1, 1, 5]] {
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &d);
+        let weights = Tensor::<4>::random([shape[0], shape[1], shape[2] / 2, shape[3] / 2], Distribution::Normal(0.0, 1.0), &d);
+        let run = |own: bool| {
+            let x = x.clone().require_grad();
+            let y = if own { kernels::max_pool2x2(x.clone()) } else { module::max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])) };
+            let grads = (y.clone() * weights.clone()).sum().backward();
+            (y, x.grad(&grads).unwrap())
+        };
+        let ((y1, dx1), (y0, dx0)) = (run(true), run(false));
+        assert_close(y1, y0.inner(), &format!("max-pool output {shape:?}"));
+        assert_close(dx1, dx0, &format!("max-pool input gradient {shape:?}"));
+    }
+}

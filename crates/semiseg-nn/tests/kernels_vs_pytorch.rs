@@ -1,4 +1,4 @@
-//! The GEMM convolutions (plain and transposed) and the fused batch norm + activation against PyTorch: outputs,
+//! The GEMM convolutions (plain and transposed), 2×2 max-pooling and the fused batch norm + activation against PyTorch: outputs,
 //! gradients, running statistics. `tests/fixtures/kernels/gen.py` writes the cases; the loss is
 //! `sum(y · cos(i))` over the flat output index `i`.
 
@@ -59,6 +59,16 @@ fn conv_transpose_matches_pytorch() {
     check_conv::<4>("convt2d_k4s2", |x, w, b| kernels::conv_transpose2d(x, w, Some(b), [2, 2], [1, 1]));
     check_conv::<4>("convt2d_k2s2", |x, w, b| kernels::conv_transpose2d(x, w, Some(b), [2, 2], [0, 0]));
     check_conv::<5>("convt3d_k2s2", |x, w, b| kernels::conv_transpose3d(x, w, Some(b), [2, 2, 2], [0, 0, 0]));
+}
+
+#[test]
+fn max_pool_matches_pytorch_ties_included() {
+    let d = Device::flex().autodiff();
+    let x = load::<4>("maxpool_ties", "x", &d).require_grad();
+    let y = kernels::max_pool2x2(x.clone());
+    let grads = weighted_sum(y.clone()).backward();
+    assert_close(y.inner(), load("maxpool_ties", "y", &Device::flex()), "max-pool output");
+    assert_close(x.grad(&grads).unwrap(), load("maxpool_ties", "dx", &Device::flex()), "max-pool input gradient");
 }
 
 fn check_norm<const D: usize>(case: &str, slope: f64) {

@@ -1,8 +1,7 @@
 //! The encoder pattern of UNet-style networks: a block per level, 2×2 max-pooling between levels.
 
 use burn::prelude::*;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
+use crate::kernels::max_pool2x2;
 
 /// Runs `levels` blocks, level `i > 0` on the max-pooled output of level `i − 1`; returns every
 /// level's output (full resolution first).
@@ -11,7 +10,7 @@ pub fn encode_pyramid(x: Tensor<4>, levels: usize, block: impl Fn(usize, Tensor<
     for i in 0..levels {
         let input = match feats.last() {
             None => x.clone(),
-            Some(prev) => max_pool2d(prev.clone(), MaxPoolOptions::new([2, 2])),
+            Some(prev) => max_pool2x2(prev.clone()),
         };
         feats.push(block(i, input));
     }

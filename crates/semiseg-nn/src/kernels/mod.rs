@@ -1,4 +1,5 @@
-//! Fast CPU kernels behind the blocks, as Burn backend extensions of Flex.
+//! Fast CPU kernels behind the blocks (convolution, transposed convolution, batch norm +
+//! activation, 2×2 max-pooling), as Burn backend extensions of Flex.
 //!
 //! Burn 0.22's Flex backend computes a convolution's weight gradient as another convolution
 //! (input by output gradient, the batch as channels), which falls on a slow direct path. Here a
@@ -11,9 +12,11 @@ pub mod conv;
 pub mod flex_conv;
 pub mod flex_conv_transpose;
 pub mod flex_norm;
+pub mod flex_pool;
 pub mod geometry;
 pub mod im2col;
 pub mod matmul;
+pub mod pool;
 
 use burn::backend::DispatchDevice;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
@@ -25,9 +28,10 @@ use burn::tensor::DType;
 use flex_conv::GemmConv;
 use flex_conv_transpose::GemmConvTranspose;
 use flex_norm::{FusedNormEval, FusedNormTrain};
+use flex_pool::MaxPool2x2;
 
-/// Whether tensors on `device` with `dtype` take the GEMM kernels.
-fn has_gemm_kernels(device: &Device, dtype: DType) -> bool {
+/// Whether tensors on `device` with `dtype` take this module's kernels (Flex, f32).
+fn has_own_kernels(device: &Device, dtype: DType) -> bool {
     let on_flex = match device.as_dispatch() {
         DispatchDevice::Flex(_) => true,
         DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
@@ -40,7 +44,7 @@ fn has_gemm_kernels(device: &Device, dtype: DType) -> bool {
 /// `conv3d(x, weight) + bias` with stride and symmetric zero padding (PyTorch's `Conv3d`
 /// with dilation 1 and one group). Shapes `[N, C, D, H, W]`, `[O, C, kd, kh, kw]`, `[O]`.
 pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
-    if !has_gemm_kernels(&x.device(), x.dtype()) {
+    if !has_own_kernels(&x.device(), x.dtype()) {
         return module::conv3d(x, weight, bias, ConvOptions::new(stride, padding, [1, 1, 1], 1));
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
@@ -56,7 +60,7 @@ pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: 
 /// `conv2d(x, weight) + bias`, as [`conv3d`] of depth 1. Shapes `[N, C, H, W]`,
 /// `[O, C, kh, kw]`, `[O]`.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
-    if !has_gemm_kernels(&x.device(), x.dtype()) {
+    if !has_own_kernels(&x.device(), x.dtype()) {
         return module::conv2d(x, weight, bias, ConvOptions::new(stride, padding, [1, 1], 1));
     }
     let y = conv3d(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, [1, stride[0], stride[1]], [0, padding[0], padding[1]]);
@@ -83,7 +87,7 @@ pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// (PyTorch's `ConvTranspose3d` with dilation 1 and one group). Shapes `[N, Cin, D, H, W]`,
 /// `[Cin, Cout, kd, kh, kw]`, `[Cout]`.
 pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
-    if !has_gemm_kernels(&x.device(), x.dtype()) {
+    if !has_own_kernels(&x.device(), x.dtype()) {
         return module::conv_transpose3d(x, weight, bias, ConvTransposeOptions::new(stride, padding, [0, 0, 0], [1, 1, 1], 1));
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &weight.device()));
@@ -98,7 +102,7 @@ pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>
 
 /// `conv_transpose2d(x, weight) + bias`, as [`conv_transpose3d`] of depth 1.
 pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
-    if !has_gemm_kernels(&x.device(), x.dtype()) {
+    if !has_own_kernels(&x.device(), x.dtype()) {
         return module::conv_transpose2d(x, weight, bias, ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1));
     }
     let y = conv_transpose3d(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, [1, stride[0], stride[1]], [0, padding[0], padding[1]]);
@@ -114,6 +118,15 @@ pub fn conv_transpose2d_module(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4
     conv_transpose2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, conv.padding)
 }
 
+/// 2×2 max-pooling with stride 2 (PyTorch's `MaxPool2d(2)`): `[N, C, H, W]` →
+/// `[N, C, H/2, W/2]`.
+pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
+    if !has_own_kernels(&x.device(), x.dtype()) {
+        return module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]));
+    }
+    Tensor::from_dispatch(<burn::backend::Dispatch as MaxPool2x2>::max_pool2x2(x.into_dispatch()))
+}
+
 /// `act(norm.forward(x))` where `act` is the identity on positive values and multiplies the
 /// others by `slope` (0: ReLU, 0.01: PyTorch's LeakyReLU, 1: no activation). On Flex in `f32`
 /// this is one fused operation with a two-pass backward. In training mode the running
@@ -121,7 +134,7 @@ pub fn conv_transpose2d_module(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4
 pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) -> Tensor<D> {
     let device = x.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
-    if !has_gemm_kernels(&device, x.dtype()) {
+    if !has_own_kernels(&device, x.dtype()) {
         return leaky(norm.forward(x), slope);
     }
     if !training {
@@ -170,8 +183,8 @@ mod tests {
 
     #[test]
     fn flex_takes_the_gemm_kernels_with_or_without_autodiff() {
-        assert!(has_gemm_kernels(&Device::flex(), DType::F32));
-        assert!(has_gemm_kernels(&Device::flex().autodiff(), DType::F32));
-        assert!(!has_gemm_kernels(&Device::flex(), DType::F64));
+        assert!(has_own_kernels(&Device::flex(), DType::F32));
+        assert!(has_own_kernels(&Device::flex().autodiff(), DType::F32));
+        assert!(!has_own_kernels(&Device::flex(), DType::F64));
     }
 }
