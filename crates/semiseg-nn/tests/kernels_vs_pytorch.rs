@@ -1,4 +1,4 @@
-//! The GEMM convolutions (plain and transposed), 2×2 max-pooling and the fused batch norm + activation against PyTorch: outputs,
+//! The GEMM convolutions (plain and transposed), 2×2 max-pooling, bilinear resizing and the fused batch norm + activation against PyTorch: outputs,
 //! gradients, running statistics. `tests/fixtures/kernels/gen.py` writes the cases; the loss is
 //! `sum(y · cos(i))` over the flat output index `i`.
 
@@ -69,6 +69,18 @@ fn max_pool_matches_pytorch_ties_included() {
     let grads = weighted_sum(y.clone()).backward();
     assert_close(y.inner(), load("maxpool_ties", "y", &Device::flex()), "max-pool output");
     assert_close(x.grad(&grads).unwrap(), load("maxpool_ties", "dx", &Device::flex()), "max-pool input gradient");
+}
+
+#[test]
+fn bilinear_resize_matches_pytorch() {
+    for (case, size) in [("bilinear_x2", [10, 12]), ("bilinear_odd", [9, 11])] {
+        let d = Device::flex().autodiff();
+        let x = load::<4>(case, "x", &d).require_grad();
+        let y = kernels::resize_bilinear_aligned(x.clone(), size);
+        let grads = weighted_sum(y.clone()).backward();
+        assert_close(y.inner(), load(case, "y", &Device::flex()), &format!("{case} output"));
+        assert_close(x.grad(&grads).unwrap(), load(case, "dx", &Device::flex()), &format!("{case} input gradient"));
+    }
 }
 
 fn check_norm<const D: usize>(case: &str, slope: f64) {

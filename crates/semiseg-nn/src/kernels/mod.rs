@@ -1,5 +1,5 @@
 //! Fast CPU kernels behind the blocks (convolution, transposed convolution, batch norm +
-//! activation, 2×2 max-pooling), as Burn backend extensions of Flex.
+//! activation, 2×2 max-pooling, bilinear resizing), as Burn backend extensions of Flex.
 //!
 //! Burn 0.22's Flex backend computes a convolution's weight gradient as another convolution
 //! (input by output gradient, the batch as channels), which falls on a slow direct path. Here a
@@ -13,10 +13,12 @@ pub mod flex_conv;
 pub mod flex_conv_transpose;
 pub mod flex_norm;
 pub mod flex_pool;
+pub mod flex_resize;
 pub mod geometry;
 pub mod im2col;
 pub mod matmul;
 pub mod pool;
+pub mod resize;
 
 use burn::backend::DispatchDevice;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
@@ -29,6 +31,7 @@ use flex_conv::GemmConv;
 use flex_conv_transpose::GemmConvTranspose;
 use flex_norm::{FusedNormEval, FusedNormTrain};
 use flex_pool::MaxPool2x2;
+use flex_resize::BilinearAligned;
 
 /// Whether tensors on `device` with `dtype` take this module's kernels (Flex, f32).
 fn has_own_kernels(device: &Device, dtype: DType) -> bool {
@@ -125,6 +128,17 @@ pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
         return module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]));
     }
     Tensor::from_dispatch(<burn::backend::Dispatch as MaxPool2x2>::max_pool2x2(x.into_dispatch()))
+}
+
+/// Bilinear resizing of `[N, C, H, W]` to `size` on the `align_corners = true` grid
+/// (PyTorch's `Upsample(mode="bilinear", align_corners=True)`).
+pub fn resize_bilinear_aligned(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+    if !has_own_kernels(&x.device(), x.dtype()) {
+        use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+        let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true).with_output_size(size);
+        return module::interpolate(x, options);
+    }
+    Tensor::from_dispatch(<burn::backend::Dispatch as BilinearAligned>::bilinear_aligned(x.into_dispatch(), size))
 }
 
 /// `act(norm.forward(x))` where `act` is the identity on positive values and multiplies the

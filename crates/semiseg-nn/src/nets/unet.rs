@@ -8,14 +8,12 @@
 //! conv3×3 to `classes` logits. 1 → 2 classes at width 1 has 1,813,474 parameters, as PyTorch.
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
-use crate::kernels::conv2d_module;
+use crate::kernels::{conv2d_module, resize_bilinear_aligned};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 /// Configuration of a [`UNet`].
 #[derive(Config, Debug)]
@@ -66,8 +64,7 @@ struct Up {
 impl Up {
     fn forward(&self, x: Tensor<4>, skip: Tensor<4>) -> Tensor<4> {
         let [_, _, h, w] = skip.dims();
-        let opts = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true).with_output_size([h, w]);
-        let up = interpolate(conv2d_module(&self.reduce, x), opts);
+        let up = resize_bilinear_aligned(conv2d_module(&self.reduce, x), [h, w]);
         self.block.forward(Tensor::cat(vec![skip, up], 1))
     }
 }
