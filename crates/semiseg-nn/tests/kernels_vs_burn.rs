@@ -192,3 +192,39 @@ fn max_pool_matches_burn() {
         assert_close(dx1, dx0, &format!("max-pool input gradient {shape:?}"));
     }
 }
+
+/// Fused group norm (+ Swish) against Burn's GroupNorm and SiLU, values and gradients.
+#[test]
+fn group_norm_act_matches_burn() {
+    use burn::nn::GroupNormConfig;
+    use burn::tensor::activation::silu;
+    let d = device();
+    for (shape, groups, swish) in [([2, 8, 5, 7], 4, true), ([1, 6, 3, 3], 6, false), ([3, 4, 1, 9], 1, true)] {
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.3, 1.5), &d);
+        let gamma = Tensor::<1>::random([shape[1]], Distribution::Normal(1.0, 0.5), &d);
+        let beta = Tensor::<1>::random([shape[1]], Distribution::Normal(0.0, 0.5), &d);
+        let weights = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &d);
+        let run = |own: bool| {
+            let mut n = GroupNormConfig::new(groups, shape[1]).init(&d);
+            n.gamma = n.gamma.map(|g| g.map(|_| gamma.clone().require_grad()));
+            n.beta = n.beta.map(|b| b.map(|_| beta.clone().require_grad()));
+            let x = x.clone().require_grad();
+            let y = if own {
+                kernels::group_norm_act(&n, x.clone(), swish)
+            } else if swish {
+                silu(n.forward(x.clone()))
+            } else {
+                n.forward(x.clone())
+            };
+            let grads = (y.clone() * weights.clone()).sum().backward();
+            let (g, b) = (n.gamma.as_ref().unwrap().grad(&grads).unwrap(), n.beta.as_ref().unwrap().grad(&grads).unwrap());
+            (y, x.grad(&grads).unwrap(), g, b)
+        };
+        let ((y1, dx1, dg1, db1), (y0, dx0, dg0, db0)) = (run(true), run(false));
+        let case = format!("group norm {shape:?} groups {groups} swish {swish}");
+        assert_close(y1, y0.inner(), &format!("output, {case}"));
+        assert_close(dx1, dx0, &format!("input gradient, {case}"));
+        assert_close(dg1, dg0, &format!("gamma gradient, {case}"));
+        assert_close(db1, db0, &format!("beta gradient, {case}"));
+    }
+}

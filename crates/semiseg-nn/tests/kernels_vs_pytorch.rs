@@ -1,4 +1,4 @@
-//! The GEMM convolutions (plain and transposed), 2×2 max-pooling, bilinear resizing and the fused batch norm + activation against PyTorch: outputs,
+//! The GEMM convolutions (plain and transposed), 2×2 max-pooling, bilinear resizing, group norm + Swish and the fused batch norm + activation against PyTorch: outputs,
 //! gradients, running statistics. `tests/fixtures/kernels/gen.py` writes the cases; the loss is
 //! `sum(y · cos(i))` over the flat output index `i`.
 
@@ -80,6 +80,25 @@ fn bilinear_resize_matches_pytorch() {
         let grads = weighted_sum(y.clone()).backward();
         assert_close(y.inner(), load(case, "y", &Device::flex()), &format!("{case} output"));
         assert_close(x.grad(&grads).unwrap(), load(case, "dx", &Device::flex()), &format!("{case} input gradient"));
+    }
+}
+
+#[test]
+fn group_norm_act_matches_pytorch() {
+    use burn::nn::GroupNormConfig;
+    for (case, groups, swish) in [("gn_swish", 4, true), ("gn_plain", 3, false)] {
+        let d = Device::flex().autodiff();
+        let plain = Device::flex();
+        let x = load::<4>(case, "x", &d).require_grad();
+        let mut norm = GroupNormConfig::new(groups, x.dims()[1]).init(&d);
+        norm.gamma = norm.gamma.map(|g| g.map(|_| load::<1>(case, "gamma", &d).require_grad()));
+        norm.beta = norm.beta.map(|b| b.map(|_| load::<1>(case, "beta", &d).require_grad()));
+        let y = kernels::group_norm_act(&norm, x.clone(), swish);
+        let grads = weighted_sum(y.clone()).backward();
+        assert_close(y.inner(), load(case, "y", &plain), &format!("{case} output"));
+        assert_close(x.grad(&grads).unwrap(), load(case, "dx", &plain), &format!("{case} input gradient"));
+        assert_close(norm.gamma.as_ref().unwrap().grad(&grads).unwrap(), load(case, "dgamma", &plain), &format!("{case} gamma gradient"));
+        assert_close(norm.beta.as_ref().unwrap().grad(&grads).unwrap(), load(case, "dbeta", &plain), &format!("{case} beta gradient"));
     }
 }
 

@@ -4,7 +4,7 @@
 //! in the autoencoder, 32 in the denoiser) and Swish (SiLU) throughout. [`DownStep`] /
 //! [`UpStep`]: medfusion's `DownBlock` / `UpBlock` with learnable interpolation around it.
 
-use crate::kernels::conv2d_module;
+use crate::kernels::{conv2d_module, group_norm_act};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -78,14 +78,14 @@ impl ResBlock {
     /// # Shapes
     /// `[N, in, H, W]` (+ time embedding `[N, T]`) → `[N, out, H/stride, W/stride]`
     pub fn forward(&self, x: Tensor<4>, time: Option<&Tensor<2>>) -> Tensor<4> {
-        let mut h = silu(self.norm1.forward(conv2d_module(&self.conv1, x.clone())));
+        let mut h = group_norm_act(&self.norm1, conv2d_module(&self.conv1, x.clone()), true);
         if let (Some(proj), Some(t)) = (&self.time, time) {
             let [n, c, _, _] = h.dims();
             h = h + proj.forward(silu(t.clone())).reshape([n, c, 1, 1]);
         }
-        let h = self.norm2.forward(conv2d_module(&self.conv2, h));
+        let h = group_norm_act(&self.norm2, conv2d_module(&self.conv2, h), false);
         let residual = match &self.skip {
-            Some((conv, norm)) => norm.forward(conv2d_module(conv, x)),
+            Some((conv, norm)) => group_norm_act(norm, conv2d_module(conv, x), false),
             None => x,
         };
         silu(h + residual)

@@ -1,5 +1,5 @@
 //! Fast CPU kernels behind the blocks (convolution, transposed convolution, batch norm +
-//! activation, 2×2 max-pooling, bilinear resizing), as Burn backend extensions of Flex.
+//! activation, group norm + Swish, 2×2 max-pooling, bilinear resizing), as Burn backend extensions of Flex.
 //!
 //! Burn 0.22's Flex backend computes a convolution's weight gradient as another convolution
 //! (input by output gradient, the batch as channels), which falls on a slow direct path. Here a
@@ -11,10 +11,12 @@ pub mod batch_norm;
 pub mod conv;
 pub mod flex_conv;
 pub mod flex_conv_transpose;
+pub mod flex_group_norm;
 pub mod flex_norm;
 pub mod flex_pool;
 pub mod flex_resize;
 pub mod geometry;
+pub mod group_norm;
 pub mod im2col;
 pub mod matmul;
 pub mod pool;
@@ -22,13 +24,14 @@ pub mod resize;
 
 use burn::backend::DispatchDevice;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::DType;
 use flex_conv::GemmConv;
 use flex_conv_transpose::GemmConvTranspose;
+use flex_group_norm::FusedGroupNorm;
 use flex_norm::{FusedNormEval, FusedNormTrain};
 use flex_pool::MaxPool2x2;
 use flex_resize::BilinearAligned;
@@ -139,6 +142,27 @@ pub fn resize_bilinear_aligned(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
         return module::interpolate(x, options);
     }
     Tensor::from_dispatch(<burn::backend::Dispatch as BilinearAligned>::bilinear_aligned(x.into_dispatch(), size))
+}
+
+/// `norm.forward(x)`, followed by Swish (SiLU) when `swish`; one fused operation on Flex in
+/// `f32`, two passes each way.
+pub fn group_norm_act<const D: usize>(norm: &GroupNorm, x: Tensor<D>, swish: bool) -> Tensor<D> {
+    let device = x.device();
+    if !has_own_kernels(&device, x.dtype()) {
+        let y = norm.forward(x);
+        return if swish { burn::tensor::activation::silu(y) } else { y };
+    }
+    let c = norm.num_channels;
+    let gamma = norm.gamma.as_ref().map(|g| g.val()).unwrap_or_else(|| Tensor::ones([c], &device));
+    let beta = norm.beta.as_ref().map(|b| b.val()).unwrap_or_else(|| Tensor::zeros([c], &device));
+    Tensor::from_dispatch(<burn::backend::Dispatch as FusedGroupNorm>::group_norm_act(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        norm.num_groups,
+        norm.epsilon,
+        swish,
+    ))
 }
 
 /// `act(norm.forward(x))` where `act` is the identity on positive values and multiplies the
