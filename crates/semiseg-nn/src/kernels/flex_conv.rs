@@ -2,6 +2,7 @@
 //! autodiff wrapper records its own backward step (input and weight gradients by GEMM).
 
 use super::conv;
+use super::flex_data::{f32s, flex_tensor, flex_vector};
 use super::geometry::ConvGeometry;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -10,7 +11,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{Shape, TensorData};
 
 /// A 3-D convolution (`[N, C, D, H, W]` by `[O, C, kd, kh, kw]`, plus a bias `[O]`) with
 /// stride and symmetric zero padding, on the backends that have a fast kernel for it.
@@ -31,14 +31,6 @@ fn values(t: &FlexTensor) -> FlexTensor {
     t.to_contiguous()
 }
 
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("GEMM convolution works on contiguous f32 tensors")
-}
-
-fn tensor(values: Vec<f32>, shape: [usize; 5]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, Shape::new(shape)))
-}
-
 fn geometry(x: &FlexTensor, w: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> ConvGeometry {
     let [batch, in_channels, d, h, wd] = x.layout().shape().dims::<5>();
     let [out_channels, c, kd, kh, kw] = w.layout().shape().dims::<5>();
@@ -54,7 +46,7 @@ fn output_shape(g: &ConvGeometry) -> [usize; 5] {
 fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> FlexTensor {
     let g = geometry(x, w, stride, padding);
     let (x, w, b) = (values(x), values(w), values(b));
-    tensor(conv::forward(slice(&x), slice(&w), slice(&b), &g), output_shape(&g))
+    flex_tensor(conv::forward(f32s(&x), f32s(&w), f32s(&b), &g), output_shape(&g))
 }
 
 impl GemmConv for Flex {
@@ -78,17 +70,17 @@ impl Backward<Flex, 3> for GemmConvBackward {
         let (x, w, stride, padding) = ops.state;
         let g = geometry(&x, &w, stride, padding);
         if let Some(node) = node_x {
-            let dx = conv::input_grad(slice(&dy), slice(&values(&w)), &g);
-            grads.register::<Flex>(node.id, tensor(dx, [g.batch, g.in_channels, g.input[0], g.input[1], g.input[2]]));
+            let dx = conv::input_grad(f32s(&dy), f32s(&values(&w)), &g);
+            grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.in_channels, g.input[0], g.input[1], g.input[2]]));
         }
         if node_w.is_some() || node_b.is_some() {
-            let (dw, db) = conv::weight_grad(slice(&values(&x)), slice(&dy), &g);
+            let (dw, db) = conv::weight_grad(f32s(&values(&x)), f32s(&dy), &g);
             if let Some(node) = node_w {
                 let [kd, kh, kw] = g.kernel;
-                grads.register::<Flex>(node.id, tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));
+                grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));
             }
             if let Some(node) = node_b {
-                grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(db, Shape::new([g.out_channels]))));
+                grads.register::<Flex>(node.id, flex_vector(db));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! convolution's weight gradient with input and output gradient exchanged. No new loops.
 
 use super::conv;
+use super::flex_data::{f32s, flex_tensor, flex_vector};
 use super::geometry::ConvGeometry;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -11,7 +12,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
-use burn::tensor::{Shape, TensorData};
 
 /// A 3-D transposed convolution (`[N, Cin, D, H, W]` by `[Cin, Cout, kd, kh, kw]`, plus a bias
 /// `[Cout]`) with stride, symmetric padding and no output padding: PyTorch's `ConvTranspose3d`.
@@ -25,14 +25,6 @@ pub trait GemmConvTranspose: Backend {
         stride: [usize; 3],
         padding: [usize; 3],
     ) -> FloatTensor<Self>;
-}
-
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("GEMM transposed convolution works on contiguous f32 tensors")
-}
-
-fn tensor(values: Vec<f32>, shape: [usize; 5]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, Shape::new(shape)))
 }
 
 /// The convolution whose adjoint this transposed convolution is: it maps the transposed
@@ -63,7 +55,7 @@ fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, stride: [usize; 3], p
     for (values, bias) in y.chunks_mut(plane).zip(f32s(&b).iter().cycle()) {
         values.iter_mut().for_each(|v| *v += bias);
     }
-    tensor(y, output_shape(&g))
+    flex_tensor(y, output_shape(&g))
 }
 
 impl GemmConvTranspose for Flex {
@@ -87,14 +79,14 @@ impl Backward<Flex, 3> for GemmConvTransposeBackward {
         if let Some(node) = node_x {
             let dx = conv::forward(f32s(&dy), f32s(&w), &vec![0.0; g.out_channels], &g);
             let [d, h, wd] = g.output();
-            grads.register::<Flex>(node.id, tensor(dx, [g.batch, g.out_channels, d, h, wd]));
+            grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.out_channels, d, h, wd]));
         }
         if node_w.is_some() || node_b.is_some() {
             // the adjoint convolution's input is dy and its output gradient x
             let (dw, _) = conv::weight_grad(f32s(&dy), f32s(&x), &g);
             if let Some(node) = node_w {
                 let [kd, kh, kw] = g.kernel;
-                grads.register::<Flex>(node.id, tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));
+                grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));
             }
             if let Some(node) = node_b {
                 let plane = g.input_volume();
@@ -103,7 +95,7 @@ impl Backward<Flex, 3> for GemmConvTransposeBackward {
                     db[i % g.in_channels] += values.iter().map(|&v| v as f64).sum::<f64>();
                 }
                 let db: Vec<f32> = db.into_iter().map(|v| v as f32).collect();
-                grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(db, Shape::new([g.in_channels]))));
+                grads.register::<Flex>(node.id, flex_vector(db));
             }
         }
     }

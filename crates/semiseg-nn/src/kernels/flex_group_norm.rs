@@ -1,6 +1,7 @@
 //! Fused group norm + Swish as a Burn backend extension: Flex runs [`super::group_norm`], and
 //! the autodiff wrapper records its two-pass backward step.
 
+use super::flex_data::{f32s, flex_tensor, flex_vector};
 use super::group_norm::{self, GroupShape};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -9,7 +10,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
-use burn::tensor::{Shape, TensorData};
 
 /// `act(GroupNorm(x))` on `[N, C, …]`, `act` Swish or the identity.
 #[backend_extension(Flex, Autodiff)]
@@ -25,10 +25,6 @@ pub trait FusedGroupNorm: Backend {
     ) -> FloatTensor<Self>;
 }
 
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("fused group norm works on contiguous f32 tensors")
-}
-
 fn shape_of(x: &FlexTensor, groups: usize) -> GroupShape {
     let dims = x.layout().shape().as_slice();
     assert!(dims.len() >= 2 && dims[1] % groups == 0, "group norm of {groups} groups on shape {dims:?}");
@@ -40,7 +36,7 @@ fn run(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, groups: usize, eps
     let (xs, g, b) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
     let stats = group_norm::group_stats(f32s(&xs), shape, epsilon);
     let y = group_norm::forward(f32s(&xs), shape, f32s(&g), f32s(&b), &stats, swish);
-    (FlexTensor::from_data(TensorData::new(y, x.layout().shape().clone())), stats)
+    (flex_tensor(y, x.layout().shape().clone()), stats)
 }
 
 impl FusedGroupNorm for Flex {
@@ -63,18 +59,14 @@ impl Backward<Flex, 3> for GroupNormBackward {
         let shape = shape_of(&x, groups);
         let (xs, g, b) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
         let (dx, dgamma, dbeta) = group_norm::backward(f32s(&xs), f32s(&dy), shape, f32s(&g), f32s(&b), &stats, swish);
-        let vector = |v: Vec<f32>| {
-            let n = v.len();
-            FlexTensor::from_data(TensorData::new(v, Shape::new([n])))
-        };
         if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, x.layout().shape().clone())));
+            grads.register::<Flex>(node.id, flex_tensor(dx, x.layout().shape().clone()));
         }
         if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, vector(dgamma));
+            grads.register::<Flex>(node.id, flex_vector(dgamma));
         }
         if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, vector(dbeta));
+            grads.register::<Flex>(node.id, flex_vector(dbeta));
         }
     }
 }

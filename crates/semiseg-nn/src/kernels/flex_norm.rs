@@ -2,6 +2,7 @@
 //! [`super::batch_norm`], and the autodiff wrapper records the two-pass backward step.
 
 use super::batch_norm::{self, NormShape};
+use super::flex_data::{f32s, flex_tensor, flex_vector};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -9,7 +10,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
-use burn::tensor::{Shape, TensorData};
 
 /// Training-mode batch normalisation with the batch's statistics, then the activation.
 #[backend_extension(Flex, Autodiff)]
@@ -42,7 +42,7 @@ pub trait FusedNormEval: Backend {
 
 fn values(t: &FlexTensor) -> Vec<f32> {
     let t = t.to_contiguous();
-    t.as_slice::<f32>().expect("fused batch norm works on f32 tensors").to_vec()
+    f32s(&t).to_vec()
 }
 
 fn shape_of(x: &FlexTensor) -> NormShape {
@@ -51,24 +51,15 @@ fn shape_of(x: &FlexTensor) -> NormShape {
     NormShape { batch: dims[0], channels: dims[1], spatial: dims[2..].iter().product() }
 }
 
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("fused batch norm works on f32 tensors")
-}
-
 fn like(values: Vec<f32>, t: &FlexTensor) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, t.layout().shape().clone()))
-}
-
-fn vector(values: Vec<f32>) -> FlexTensor {
-    let n = values.len();
-    FlexTensor::from_data(TensorData::new(values, Shape::new([n])))
+    flex_tensor(values, t.layout().shape().clone())
 }
 
 /// The forward pass on plain tensors: output, mean, variance.
 fn train_forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64, slope: f64) -> (FlexTensor, Vec<f32>, Vec<f32>) {
     let shape = shape_of(x);
     let xs = x.to_contiguous();
-    let xv = xs.as_slice::<f32>().expect("fused batch norm works on f32 tensors");
+    let xv = f32s(&xs);
     let (mean, var) = batch_norm::batch_stats(xv, shape);
     let (scale, shift) = batch_norm::affine(&values(gamma), &values(beta), &mean, &var, epsilon);
     let y = batch_norm::normalize_act(xv, shape, &scale, &shift, slope as f32);
@@ -78,7 +69,7 @@ fn train_forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon:
 impl FusedNormTrain for Flex {
     fn bn_act_train(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64, slope: f64) -> (FlexTensor, FlexTensor, FlexTensor) {
         let (y, mean, var) = train_forward(&x, &gamma, &beta, epsilon, slope);
-        (y, vector(mean), vector(var))
+        (y, flex_vector(mean), flex_vector(var))
     }
 }
 
@@ -86,7 +77,7 @@ impl FusedNormEval for Flex {
     fn bn_act_eval(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, mean: FlexTensor, var: FlexTensor, epsilon: f64, slope: f64) -> FlexTensor {
         let (scale, shift) = batch_norm::affine(&values(&gamma), &values(&beta), &values(&mean), &values(&var), epsilon);
         let xs = x.to_contiguous();
-        let xv = xs.as_slice::<f32>().expect("fused batch norm works on f32 tensors");
+        let xv = f32s(&xs);
         like(batch_norm::normalize_act(xv, shape_of(&x), &scale, &shift, slope as f32), &x)
     }
 }
@@ -111,10 +102,10 @@ impl Backward<Flex, 3> for BnActBackward {
             grads.register::<Flex>(node.id, like(dx, &x));
         }
         if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, vector(dgamma));
+            grads.register::<Flex>(node.id, flex_vector(dgamma));
         }
         if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, vector(dbeta));
+            grads.register::<Flex>(node.id, flex_vector(dbeta));
         }
     }
 }
@@ -130,7 +121,7 @@ impl<C: CheckpointStrategy> FusedNormTrain for Autodiff<Flex, C> {
         let prepared = BnActBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
         let (y, mean, var) = train_forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon, slope);
         // the statistics leave as constants (leaf tensors without a gradient)
-        let stats = (FloatTensor::<Self>::new(vector(mean.clone())), FloatTensor::<Self>::new(vector(var.clone())));
+        let stats = (FloatTensor::<Self>::new(flex_vector(mean.clone())), FloatTensor::<Self>::new(flex_vector(var.clone())));
         let y = match prepared {
             OpsKind::Tracked(prep) => {
                 let saved = (x.primitive().clone(), y.clone(), values(gamma.primitive()), mean, var, epsilon, slope);

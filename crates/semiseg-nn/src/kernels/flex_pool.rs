@@ -1,6 +1,7 @@
 //! 2×2 max-pooling as a Burn backend extension: Flex runs [`super::pool`], and the autodiff
 //! wrapper keeps the winners for its backward scatter.
 
+use super::flex_data::{f32s, flex_tensor};
 use super::pool;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -9,7 +10,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
-use burn::tensor::{Shape, TensorData};
 
 /// `max_pool2d(x, kernel 2, stride 2)` on `[N, C, H, W]`.
 #[backend_extension(Flex, Autodiff)]
@@ -27,9 +27,9 @@ fn planes(x: &FlexTensor) -> (usize, [usize; 2]) {
 fn pooled(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
     let (p, [h, w]) = planes(x);
     let xs = x.to_contiguous();
-    let out = pool::max_pool2x2(xs.as_slice::<f32>().expect("max-pooling works on f32 tensors"), p, [h, w]);
+    let out = pool::max_pool2x2(f32s(&xs), p, [h, w]);
     let [n, c, _, _] = x.layout().shape().dims::<4>();
-    (FlexTensor::from_data(TensorData::new(out.values, Shape::new([n, c, h / 2, w / 2]))), out.winners)
+    (flex_tensor(out.values, [n, c, h / 2, w / 2]), out.winners)
 }
 
 impl MaxPool2x2 for Flex {
@@ -50,8 +50,8 @@ impl Backward<Flex, 1> for MaxPoolBackward {
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (winners, [n, c, h, w]) = ops.state;
         if let Some(node) = node_x {
-            let dx = pool::max_pool2x2_backward(dy.as_slice::<f32>().expect("f32 gradient"), &winners, n * c, [h, w]);
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, Shape::new([n, c, h, w]))));
+            let dx = pool::max_pool2x2_backward(f32s(&dy), &winners, n * c, [h, w]);
+            grads.register::<Flex>(node.id, flex_tensor(dx, [n, c, h, w]));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Bilinear resizing (`align_corners = true`) as a Burn backend extension: Flex runs
 //! [`super::resize`], and the autodiff wrapper its adjoint.
 
+use super::flex_data::{f32s, flex_tensor};
 use super::resize;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -9,7 +10,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
-use burn::tensor::{Shape, TensorData};
 
 /// `interpolate(x, size, bilinear, align_corners = true)` on `[N, C, H, W]`.
 #[backend_extension(Flex, Autodiff)]
@@ -21,8 +21,8 @@ pub trait BilinearAligned: Backend {
 fn resized(x: &FlexTensor, size: [usize; 2]) -> FlexTensor {
     let [n, c, h, w] = x.layout().shape().dims::<4>();
     let xs = x.to_contiguous();
-    let y = resize::bilinear(xs.as_slice::<f32>().expect("resizing works on f32 tensors"), n * c, [h, w], size);
-    FlexTensor::from_data(TensorData::new(y, Shape::new([n, c, size[0], size[1]])))
+    let y = resize::bilinear(f32s(&xs), n * c, [h, w], size);
+    flex_tensor(y, [n, c, size[0], size[1]])
 }
 
 impl BilinearAligned for Flex {
@@ -43,8 +43,8 @@ impl Backward<Flex, 1> for BilinearBackward {
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let ([n, c, h, w], size) = ops.state;
         if let Some(node) = node_x {
-            let dx = resize::bilinear_backward(dy.as_slice::<f32>().expect("f32 gradient"), n * c, [h, w], size);
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, Shape::new([n, c, h, w]))));
+            let dx = resize::bilinear_backward(f32s(&dy), n * c, [h, w], size);
+            grads.register::<Flex>(node.id, flex_tensor(dx, [n, c, h, w]));
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod batch_norm;
 pub mod conv;
 pub mod flex_conv;
 pub mod flex_conv_transpose;
+pub mod flex_data;
 pub mod flex_group_norm;
 pub mod flex_norm;
 pub mod flex_pool;
