@@ -11,7 +11,7 @@
 //! inside the GEMM and the im2col.
 
 use super::geometry::ConvGeometry;
-use super::im2col::{col2im_add_tile, im2col_tile};
+use super::im2col::{col2im_add_tile, for_each_chunk, im2col_tile};
 use super::matmul::{matmul, matmul_strided, MatRef};
 use rayon::prelude::*;
 
@@ -59,14 +59,6 @@ fn across_samples(g: &ConvGeometry) -> bool {
     threads > 1 && g.batch >= threads
 }
 
-/// Runs `f(n, sample_out)` for every sample's slice of `out`, in parallel or in order.
-fn per_sample<F>(parallel: bool, out: &mut [f32], chunk: usize, f: F)
-where
-    F: Fn(usize, &mut [f32]) + Sync + Send,
-{
-    super::im2col::for_each_chunk(parallel, out, chunk, f)
-}
-
 /// `dst[j·rows + i] = src[i·cols + j]` for a row-major `rows × cols` `src`, in cache-sized
 /// blocks.
 fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
@@ -91,7 +83,7 @@ pub fn forward(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let inner = !across_samples(g);
     let mut y = vec![0.0; g.batch * o * p];
     let wo = g.output()[2];
-    per_sample(!inner, &mut y, o * p, |n, yn| {
+    for_each_chunk(!inner, &mut y, o * p, |n, yn| {
         let xn = &x[n * g.in_channels * g.input_volume()..][..g.in_channels * g.input_volume()];
         if g.is_pointwise() {
             matmul(yn, p, MatRef::rows(w, k), MatRef::rows(xn, p), [o, k, p], false, inner);
@@ -120,7 +112,7 @@ pub fn input_grad(dy: &[f32], w: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let inner = !across_samples(g);
     let wo = g.output()[2];
     let mut dx = vec![0.0; g.batch * sample];
-    per_sample(!inner, &mut dx, sample, |n, dxn| {
+    for_each_chunk(!inner, &mut dx, sample, |n, dxn| {
         let dyn_ = &dy[n * o * p..][..o * p];
         if g.is_pointwise() {
             matmul(dxn, p, MatRef::transposed(w, k), MatRef::rows(dyn_, p), [k, o, p], false, inner);

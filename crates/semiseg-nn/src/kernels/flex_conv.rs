@@ -26,11 +26,6 @@ pub trait GemmConv: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// The values of a float tensor, row-major (copied only when its layout is not).
-fn values(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
 fn geometry(x: &FlexTensor, w: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> ConvGeometry {
     let [batch, in_channels, d, h, wd] = x.layout().shape().dims::<5>();
     let [out_channels, c, kd, kh, kw] = w.layout().shape().dims::<5>();
@@ -45,7 +40,7 @@ fn output_shape(g: &ConvGeometry) -> [usize; 5] {
 
 fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> FlexTensor {
     let g = geometry(x, w, stride, padding);
-    let (x, w, b) = (values(x), values(w), values(b));
+    let (x, w, b) = (x.to_contiguous(), w.to_contiguous(), b.to_contiguous());
     flex_tensor(conv::forward(f32s(&x), f32s(&w), f32s(&b), &g), output_shape(&g))
 }
 
@@ -66,15 +61,15 @@ impl Backward<Flex, 3> for GemmConvBackward {
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
-        let dy = values(&grads.consume::<Flex>(&ops.node));
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x, w, stride, padding) = ops.state;
         let g = geometry(&x, &w, stride, padding);
         if let Some(node) = node_x {
-            let dx = conv::input_grad(f32s(&dy), f32s(&values(&w)), &g);
+            let dx = conv::input_grad(f32s(&dy), f32s(&w.to_contiguous()), &g);
             grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.in_channels, g.input[0], g.input[1], g.input[2]]));
         }
         if node_w.is_some() || node_b.is_some() {
-            let (dw, db) = conv::weight_grad(f32s(&values(&x)), f32s(&dy), &g);
+            let (dw, db) = conv::weight_grad(f32s(&x.to_contiguous()), f32s(&dy), &g);
             if let Some(node) = node_w {
                 let [kd, kh, kw] = g.kernel;
                 grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));
