@@ -6,6 +6,7 @@
 //! All arithmetic is in `f64`, so distances equal `scipy.ndimage.distance_transform_edt`'s to
 //! the last few bits.
 
+use crate::pruned_search::{squared_distances_at, Planes};
 use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 
@@ -23,7 +24,8 @@ pub fn squared_edt(features: ArrayView3<bool>, spacing: [f64; 3]) -> Array3<f64>
 }
 
 /// Squared distances at the `true` voxels of `query` only (row-major order), the way surface
-/// distances need them. The passes run in the order that suits sparse queries: axis 0 by two
+/// distances need them. After the first axis, a pruned search around each query
+/// ([`crate::pruned_search`]) when that is cheaper, else the passes. The passes run in the order that suits sparse queries: axis 0 by two
 /// scans, axis 2 along contiguous rows (only in planes holding a query), and axis 1 last, at the
 /// query voxels alone, as a minimum over their column: no plane is ever transposed.
 pub fn squared_edt_at(features: ArrayView3<bool>, query: ArrayView3<bool>, spacing: [f64; 3]) -> Vec<f64> {
@@ -36,9 +38,15 @@ pub fn squared_edt_at(features: ArrayView3<bool>, query: ArrayView3<bool>, spaci
     if plane == 0 {
         return Vec::new();
     }
-    let mut d = first_axis_counts(f, n0, plane);
     let [w0, w1, w2] = spacing.map(|s| s * s);
-    d.iter_mut().for_each(|v| *v = *v * *v * w0);
+    let mut d = first_axis_squared(f, n0, plane, w0);
+    // Most surface distances are short: a search around each query beats the passes unless it
+    // would visit more candidates than the box has voxels.
+    let queries: Vec<usize> = q.iter().enumerate().filter(|(_, &x)| x).map(|(at, _)| at).collect();
+    let planes = Planes { d0: &d, n1, n2, w1, w2 };
+    if let Some(found) = squared_distances_at(&planes, &queries, d.len()) {
+        return found;
+    }
     let per_plane: Vec<Vec<f64>> = d
         .par_chunks_mut(plane)
         .zip(q.par_chunks(plane))
@@ -94,9 +102,7 @@ fn squared_edt_rows(features: ArrayView3<bool>, spacing: [f64; 3]) -> Vec<f64> {
     let f = features.as_standard_layout();
     let f = f.as_slice().expect("standard layout");
     let plane = n1 * n2;
-    let mut d = first_axis_counts(f, n0, plane);
-    let w0 = spacing[0] * spacing[0];
-    d.iter_mut().for_each(|v| *v = *v * *v * w0);
+    let mut d = first_axis_squared(f, n0, plane, spacing[0] * spacing[0]);
     if n1 > 1 && plane > 0 {
         let w1 = spacing[1] * spacing[1];
         d.par_chunks_mut(plane).for_each_init(
@@ -126,9 +132,10 @@ fn squared_edt_rows(features: ArrayView3<bool>, spacing: [f64; 3]) -> Vec<f64> {
     d
 }
 
-/// Along axis 0: the number of voxels to the nearest feature in the same column (∞ if none),
-/// by a forward and a backward scan over whole planes.
-fn first_axis_counts(f: &[bool], n0: usize, plane: usize) -> Vec<f64> {
+/// Along axis 0: `w0 · n²`, with `n` the number of voxels to the nearest feature in the same
+/// column (∞ if none), by a forward and a backward scan over whole planes; the backward scan
+/// squares each plane as soon as the plane before it no longer needs its count.
+fn first_axis_squared(f: &[bool], n0: usize, plane: usize, w0: f64) -> Vec<f64> {
     let mut d = vec![f64::INFINITY; f.len()];
     for i in 0..n0 {
         let (done, rest) = d.split_at_mut(i * plane);
@@ -144,8 +151,12 @@ fn first_axis_counts(f: &[bool], n0: usize, plane: usize) -> Vec<f64> {
     for i in (0..n0.saturating_sub(1)).rev() {
         let (head, tail) = d.split_at_mut((i + 1) * plane);
         let cur = &mut head[i * plane..];
-        cur.iter_mut().zip(&tail[..plane]).for_each(|(c, n)| *c = c.min(n + 1.0));
+        cur.iter_mut().zip(&mut tail[..plane]).for_each(|(c, n)| {
+            *c = c.min(*n + 1.0);
+            *n = *n * *n * w0;
+        });
     }
+    d[..plane.min(f.len())].iter_mut().for_each(|v| *v = *v * *v * w0);
     d
 }
 
@@ -252,6 +263,17 @@ mod tests {
         assert_eq!(got.len(), want.len());
         // the passes run in another order, so the sums may round differently
         assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-12 * w.max(1.0)), "{got:?} vs {want:?}");
+    }
+
+    #[test]
+    fn queries_far_from_every_feature_give_the_same_values_through_the_passes() {
+        // one feature voxel and every voxel queried: the search would cost more than the box
+        let mut features = Array3::from_elem((5, 30, 40), false);
+        features[[4, 29, 0]] = true;
+        let query = Array3::from_elem((5, 30, 40), true);
+        let full = squared_edt(features.view(), [1.0, 0.8, 1.5]);
+        let got = squared_edt_at(features.view(), query.view(), [1.0, 0.8, 1.5]);
+        assert!(got.iter().zip(full.iter()).all(|(g, w)| (g - w).abs() <= 1e-12 * w.max(1.0)));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! Masks are `ndarray` boolean arrays of 2 or 3 dimensions (a 2-D image is a 2-D array, never a
 //! one-slice volume: erosion connectivity depends on it). Distances are in the units of
 //! `spacing` (voxels when it is all ones). Surfaces and distances come from an exact separable
-//! Euclidean distance transform restricted to the bounding box of both masks ([`edt`]).
+//! Euclidean distance transform restricted to the bounding box of both masks ([`edt`]), evaluated
+//! at surface voxels by a pruned search when the surfaces lie close together.
 
 pub mod binary;
 pub mod convention;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod multiclass;
 pub mod overlap;
 pub mod percentile;
+mod pruned_search;
 pub mod report;
 pub mod surface;
 

@@ -22,14 +22,23 @@ impl Confusion {
         if pred.shape() != gt.shape() {
             return Err(MetricError::ShapeMismatch { pred: pred.shape().to_vec(), gt: gt.shape().to_vec() });
         }
-        let mut c = Self::default();
-        Zip::from(pred).and(gt).for_each(|&p, &g| match (p, g) {
-            (true, true) => c.tp += 1,
-            (true, false) => c.fp += 1,
-            (false, true) => c.fn_ += 1,
-            (false, false) => c.tn += 1,
-        });
-        Ok(c)
+        // three branch-free sums; the other counts follow from them
+        let (mut both, mut in_pred, mut in_gt) = (0usize, 0usize, 0usize);
+        match (pred.as_slice_memory_order(), gt.as_slice_memory_order()) {
+            (Some(p), Some(g)) if pred.strides() == gt.strides() => {
+                for (&p, &g) in p.iter().zip(g) {
+                    both += (p & g) as usize;
+                    in_pred += p as usize;
+                    in_gt += g as usize;
+                }
+            }
+            _ => Zip::from(pred).and(gt).for_each(|&p, &g| {
+                both += (p & g) as usize;
+                in_pred += p as usize;
+                in_gt += g as usize;
+            }),
+        }
+        Ok(Self { tp: both, fp: in_pred - both, fn_: in_gt - both, tn: pred.len() - in_pred - in_gt + both })
     }
 
     /// Foreground voxels of the prediction.
@@ -78,5 +87,29 @@ fn ratio(num: usize, den: usize, empty: f64) -> f64 {
         empty
     } else {
         num as f64 / den as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array3, ShapeBuilder};
+
+    #[test]
+    fn counts_agree_for_contiguous_and_mixed_layouts() {
+        let p = Array3::from_shape_fn((3, 4, 5), |(a, b, c)| (a + 2 * b + c) % 3 == 0);
+        let g = Array3::from_shape_fn((3, 4, 5), |(a, b, c)| (a * b + c) % 2 == 0);
+        let by_hand = |p: &Array3<bool>, g: &Array3<bool>| {
+            let both = p.iter().zip(g).filter(|(&x, &y)| x && y).count();
+            let fp = p.iter().zip(g).filter(|(&x, &y)| x && !y).count();
+            let fn_ = p.iter().zip(g).filter(|(&x, &y)| !x && y).count();
+            Confusion { tp: both, fp, fn_, tn: p.len() - both - fp - fn_ }
+        };
+        let want = by_hand(&p, &g);
+        assert_eq!(Confusion::count(&p.view().into_dyn(), &g.view().into_dyn()).unwrap(), want);
+        // the same values stored column-major on one side only
+        let mut gf = Array3::from_elem((3, 4, 5).f(), false);
+        gf.assign(&g);
+        assert_eq!(Confusion::count(&p.view().into_dyn(), &gf.view().into_dyn()).unwrap(), want);
     }
 }

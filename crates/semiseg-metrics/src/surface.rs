@@ -64,26 +64,30 @@ fn union_bbox(a: &ArrayView3<bool>, b: &ArrayView3<bool>) -> Option<[(usize, usi
 }
 
 /// Surface voxels: foreground voxels with a background (or out-of-array) face neighbour along an
-/// active axis.
+/// active axis. Row by row, so that the neighbour tests run over whole slices.
 pub(crate) fn surface(mask: &ArrayView3<bool>, active: [bool; 3]) -> Array3<bool> {
     let mask = mask.as_standard_layout();
     let m = mask.as_slice().expect("standard layout");
     let (n0, n1, n2) = mask.dim();
-    let dims = [n0, n1, n2];
-    let strides = [n1 * n2, n2, 1];
     let mut out = vec![false; m.len()];
-    for i in 0..n0 {
-        for j in 0..n1 {
-            let row = i * strides[0] + j * strides[1];
+    let row_at = |i: usize, j: usize| &m[(i * n1 + j) * n2..][..n2];
+    for (r, out_row) in out.chunks_exact_mut(n2.max(1)).enumerate().take(n0 * n1) {
+        let (i, j) = (r / n1, r % n1);
+        let row = row_at(i, j);
+        let on_edge = (active[0] && (i == 0 || i + 1 == n0)) || (active[1] && (j == 0 || j + 1 == n1));
+        if on_edge {
+            out_row.copy_from_slice(row);
+            continue;
+        }
+        // an inactive axis contributes the row itself, which never marks a voxel
+        let (before0, after0) = if active[0] { (row_at(i - 1, j), row_at(i + 1, j)) } else { (row, row) };
+        let (before1, after1) = if active[1] { (row_at(i, j - 1), row_at(i, j + 1)) } else { (row, row) };
+        for k in 0..n2 {
+            out_row[k] = row[k] & !(before0[k] & after0[k] & before1[k] & after1[k]);
+        }
+        if active[2] {
             for k in 0..n2 {
-                let at = row + k;
-                if !m[at] {
-                    continue;
-                }
-                let idx = [i, j, k];
-                out[at] = (0..3).any(|a| {
-                    active[a] && (idx[a] == 0 || idx[a] + 1 == dims[a] || !m[at - strides[a]] || !m[at + strides[a]])
-                });
+                out_row[k] |= row[k] & (k == 0 || k + 1 == n2 || !row[k - 1] || !row[k + 1]);
             }
         }
     }
@@ -133,7 +137,7 @@ pub fn surface_distances(pred: ArrayViewD<bool>, gt: ArrayViewD<bool>, spacing: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, ArrayD, IxDyn};
+    use ndarray::{Array2, Array3, ArrayD, IxDyn};
 
     #[test]
     fn filled_square_surface_is_its_ring() {
@@ -141,6 +145,32 @@ mod tests {
         m.slice_mut(s![1..6, 1..6]).fill(true);
         let s3 = surface(&m.view().insert_axis(ndarray::Axis(0)), [false, true, true]);
         assert_eq!(s3.iter().filter(|&&v| v).count(), 16);
+    }
+
+    /// The definition: foreground with a background or out-of-array face neighbour.
+    fn surface_by_definition(m: &Array3<bool>, active: [bool; 3]) -> Array3<bool> {
+        let dims = m.dim();
+        let dims = [dims.0, dims.1, dims.2];
+        Array3::from_shape_fn(m.dim(), |(i, j, k)| {
+            let at = [i, j, k];
+            m[at] && (0..3).filter(|&a| active[a]).any(|a| {
+                let (mut lo, mut hi) = (at, at);
+                if at[a] == 0 || at[a] + 1 == dims[a] {
+                    return true;
+                }
+                lo[a] -= 1;
+                hi[a] += 1;
+                !m[lo] || !m[hi]
+            })
+        })
+    }
+
+    #[test]
+    fn surface_follows_its_definition_for_every_active_set() {
+        let m = Array3::from_shape_fn((5, 6, 7), |(a, b, c)| (a * 3 + b * 5 + c * 7) % 11 < 8);
+        for active in [[true; 3], [false, true, true], [true, false, true], [true, true, false]] {
+            assert_eq!(surface(&m.view(), active), surface_by_definition(&m, active), "{active:?}");
+        }
     }
 
     #[test]
