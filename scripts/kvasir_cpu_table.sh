@@ -1,41 +1,90 @@
 #!/usr/bin/env bash
-# Trains the four Kvasir-SEG CPU configs (supervised and CLCC, 10 % and 20 % labeled) one after
-# the other, scores the best-on-validation checkpoint on the test split at the network's 192²
-# (as CLCC's test script, against resized masks) and at the images' own size, and prints the
-# README table.
-#   scripts/kvasir_cpu_table.sh [RUNS_DIR]     (the data at .data/kvasir, see .ci/run)
+# CLCC against supervised on Kvasir-SEG, CPU variants (configs/{supervised,clcc}-kvasir-{10,20}-cpu.toml),
+# over training seeds (the split stays the seed-42 draw whose lists are in configs/splits): every
+# (labeled share, method, seed) run trains, its best-on-validation checkpoint is scored on the
+# test split at the network's 192² (as CLCC's test script, against resized masks, by the
+# training run itself) and at the images' own size, and the table gives mean ± sample std (n − 1) over the seeds of the per-run
+# means (with one seed: ± the std over test images). Finished runs are skipped, interrupted ones
+# resume. Two runs go side by side, one thread each.
+#   scripts/kvasir_cpu_table.sh [RUNS_DIR]
+#   PCTS="10 20" SEEDS="42 43 44" scripts/kvasir_cpu_table.sh
+# Data: .data/kvasir (see .ci/run).
 set -euo pipefail
 runs=${1:-runs/kvasir-cpu}
+pcts=${PCTS:-10 20}
+seeds=${SEEDS:-42 43 44}
+bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
-for cfg in supervised-kvasir-10-cpu clcc-kvasir-10-cpu supervised-kvasir-20-cpu clcc-kvasir-20-cpu; do
-  if [ -f "$runs/$cfg/eval/test_best/summary.json" ]; then continue; fi
-  start=$(date +%s)
-  if [ -f "$runs/$cfg/checkpoints/last.ckpt" ]; then
-    ./target/release/semiseg train --resume "$runs/$cfg"
-  else
-    ./target/release/semiseg train --config "configs/$cfg.toml" --out "$runs/$cfg"
+export RAYON_NUM_THREADS=1
+
+# one training run, timed, then its test scores at both resolutions
+train_run() {
+  local cfg=$1 seed=$2 out="$runs/$1-$2"
+  if [ ! -f "$out/eval/test_best/summary.json" ]; then
+    if [ -f "$out/checkpoints/last.ckpt" ]; then
+      $bin train --resume "$out"
+    else
+      $bin train --config "configs/$cfg.toml" --out "$out" --set seed="$seed"
+    fi
   fi
-  echo $(( $(date +%s) - start )) > "$runs/$cfg/wall_seconds"
-done
-for cfg in supervised-kvasir-10-cpu clcc-kvasir-10-cpu supervised-kvasir-20-cpu clcc-kvasir-20-cpu; do
-  for res in network original; do
-    ./target/release/semiseg eval --run "$runs/$cfg" --checkpoint best --split test --resolution $res > /dev/null
+  # training scored the test split at the network's size (the configs' eval.resolution); the
+  # same checkpoint at each image's own size goes where `eval` says it wrote it
+  if [ ! -f "$out/full_size_eval" ]; then
+    $bin eval --run "$out" --checkpoint best --split test --resolution original | sed -n 's/^written to //p' > "$out/full_size_eval.tmp"
+    mv "$out/full_size_eval.tmp" "$out/full_size_eval"
+  fi
+}
+
+# every run, the CLCC ones first (they take longest), dealt alternately to two lanes
+jobs=()
+for m in clcc supervised; do for p in $pcts; do for s in $seeds; do jobs+=("$m-kvasir-$p-cpu $s"); done; done; done
+lane() {
+  local i
+  for ((i = $1; i < ${#jobs[@]}; i += 2)); do
+    # shellcheck disable=SC2086
+    train_run ${jobs[$i]}
   done
-done
-python3 - "$runs" <<'PY'
-import json, sys, os
-runs = sys.argv[1]
-print("| labeled | method | Dice % | IoU % | precision % | recall % | accuracy % | MAE % | Dice % at full size | HD95 px at full size | run time |")
+}
+lane 0 > "$runs/lane-a.log" 2>&1 &
+a=$!
+lane 1 > "$runs/lane-b.log" 2>&1 &
+b=$!
+status=0
+wait $a || { echo "lane a failed, see $runs/lane-a.log" >&2; status=1; }
+wait $b || { echo "lane b failed, see $runs/lane-b.log" >&2; status=1; }
+[ $status = 0 ] || exit 1
+
+python3 - "$runs" "$pcts" "$seeds" <<'PY'
+import json, sys, statistics as st
+runs, pcts, seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+
+def train_seconds(run):
+    """Training time (no evaluation) from train.jsonl: the median iteration time times the
+    iterations, so that neither a resume nor a pause of the machine distorts it."""
+    per_iter = {}
+    for line in open(f"{run}/train.jsonl"):
+        r = json.loads(line)
+        if "seconds" in r:
+            per_iter[r["iter"]] = r["seconds"]
+    return st.median(per_iter.values()) * max(per_iter)
+print(f"training seeds {', '.join(seeds)}; " + ("mean ± sample std over seeds of the per-run test means" if len(seeds) > 1 else "mean ± std over test images"))
+print("| labeled | method | Dice % | IoU % | precision % | recall % | accuracy % | MAE % | Dice % (full size) | HD95 px (full size) | training time (best at) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for pct in ("10", "20"):
+for p in pcts:
     for m in ("supervised", "clcc"):
-        d = f"{runs}/{m}-kvasir-{pct}-cpu"
-        s = json.load(open(f"{d}/eval/test_best_network/summary.json"))
-        o = s["summary"]["overall"]
-        full = json.load(open(f"{d}/eval/test_best/summary.json"))["summary"]["overall"]
-        f = lambda k: f"{100 * o[k]['mean']:.2f} ± {100 * o[k]['std']:.2f}"
-        secs = int(open(f"{d}/wall_seconds").read())
-        print(f"| {pct} % | {m} | {f('dice')} | {f('jaccard')} | {f('precision')} | {f('recall')} | {f('accuracy')} | "
-              f"{100 * o['mae']['mean']:.2f} | {100 * full['dice']['mean']:.2f} | {full['hd95']['mean']:.1f} | {secs // 60} min (best: it. {s['iteration']}) |")
+        dirs = [f"{runs}/{m}-kvasir-{p}-cpu-{s}" for s in seeds]
+        net = [json.load(open(f"{d}/eval/test_best/summary.json")) for d in dirs]
+        full = [json.load(open(open(f"{d}/full_size_eval").read().strip() + "/summary.json"))["summary"]["overall"] for d in dirs]
+        o = [r["summary"]["overall"] for r in net]
+        def cell(k, scale=100):
+            v = [scale * x[k]["mean"] for x in o]
+            spread = st.stdev(v) if len(v) > 1 else scale * o[0][k]["std"]
+            return f"{st.mean(v):.2f} ± {spread:.2f}"
+        mean = lambda rows, k, scale=1: st.mean(scale * x[k]["mean"] for x in rows)
+        minutes = st.mean(train_seconds(d) for d in dirs) / 60
+        its = "/".join(str(r["iteration"]) for r in net)
+        label = {"10": "10 % (80)", "20": "20 % (160)"}.get(p, f"{p} %")
+        print(f"| {label} | {m} | {cell('dice')} | {cell('jaccard')} | {cell('precision')} | {cell('recall')} | {cell('accuracy')} | "
+              f"{mean(o, 'mae', 100):.2f} | {mean(full, 'dice', 100):.2f} | {mean(full, 'hd95'):.1f} | {minutes:.0f} min (it. {its}) |")
 PY
