@@ -1,6 +1,7 @@
-//! Every 2-D network's forward pass equals PyTorch's with identical weights (eval mode, within
-//! 1e-4): the SSL4MIS UNet, CLCC's ProjUNet (logits and projection) and the MGCC network (main
-//! and the three auxiliary decoders, perturbations off). `tests/fixtures/forward/gen.py` writes
+//! Every network's forward pass equals PyTorch's with identical weights (eval mode, within
+//! 1e-4): the SSL4MIS UNet, CLCC's ProjUNet (logits and projection), the MGCC network (main
+//! and the three auxiliary decoders, perturbations off) and the V-Net family (MC-Net+: the
+//! V-Net's encoder and decoder, and the trilinear and nearest decoders). `tests/fixtures/forward/gen.py` writes
 //! the networks from methods.md in PyTorch, with random weights, norms and running statistics.
 
 use burn::module::Module;
@@ -8,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ndarray::ArrayD;
 use semiseg_nn::import::{import_ordered, Array};
-use semiseg_nn::nets::{MgccConfig, ProjUNetConfig, UNetConfig};
+use semiseg_nn::nets::{MgccConfig, ProjUNetConfig, UNetConfig, VNetConfig};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -24,10 +25,10 @@ fn usize_of(v: &Value, key: &str) -> usize {
     v[key].as_u64().unwrap_or_else(|| panic!("{key}")) as usize
 }
 
-fn tensor(name: &str, device: &Device) -> Tensor<4> {
+fn tensor<const D: usize>(name: &str, device: &Device) -> Tensor<D> {
     let a: ArrayD<f32> = ndarray_npy::read_npy(dir().join(format!("{name}.npy"))).unwrap();
-    let s = a.shape().to_vec();
-    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+    let shape: [usize; D] = a.shape().try_into().unwrap_or_else(|_| panic!("{name}: rank {}", a.ndim()));
+    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), shape), device)
 }
 
 /// `net` with the fixture's weights, in eval mode.
@@ -49,7 +50,7 @@ fn with_weights<M: Module>(net: M, name: &str) -> M {
     import_ordered(net, &arrays).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn assert_close(what: &str, got: Tensor<4>, want: Tensor<4>) {
+fn assert_close<const D: usize>(what: &str, got: Tensor<D>, want: Tensor<D>) {
     assert_eq!(got.dims(), want.dims(), "{what}: shape");
     let scale = want.clone().abs().max().into_scalar::<f32>().max(1.0);
     let err = (got - want).abs().max().into_scalar::<f32>();
@@ -89,4 +90,24 @@ fn mgcc_matches_pytorch() {
         assert_close(&format!("mgcc aux{k} (bottleneck after {k} mixer blocks)"), aux, tensor(&format!("mgcc_aux{k}"), &device));
     }
     assert_close("mgcc inference path", net.forward(x), tensor("mgcc_main", &device));
+}
+
+#[test]
+fn vnet_family_matches_pytorch() {
+    let device = Device::flex();
+    let c = config("mcnet_plus");
+    let up_types: Vec<usize> = c["up_types"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let net = VNetConfig::new()
+        .with_in_channels(usize_of(&c, "in_channels"))
+        .with_classes(usize_of(&c, "classes"))
+        .with_filters(usize_of(&c, "filters"))
+        .with_up_types(up_types)
+        .init(&device);
+    let net = with_weights(net, "mcnet_plus");
+    let x = tensor::<5>("mcnet_plus_x", &device);
+    let out = net.forward_all(x.clone());
+    for (k, logits) in out.logits.into_iter().enumerate() {
+        assert_close(&format!("MC-Net+ decoder {k} (up type {k})"), logits, tensor(&format!("mcnet_plus_out{k}"), &device));
+    }
+    assert_close("V-Net inference path (decoder 0)", net.forward(x), tensor("mcnet_plus_out0", &device));
 }

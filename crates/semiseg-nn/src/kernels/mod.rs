@@ -24,8 +24,8 @@ pub mod pool;
 pub mod resize;
 
 use burn::backend::DispatchDevice;
-use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d};
+use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d};
+use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -90,6 +90,22 @@ pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
+/// `conv.forward(x)` for a 3-D convolution, on the GEMM kernels where they apply (one group,
+/// dilation 1, explicit or no padding); Burn's own convolution otherwise.
+pub fn conv3d_module(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
+    let padding = match conv.padding {
+        PaddingConfig3d::Valid => Some([0, 0, 0]),
+        PaddingConfig3d::Explicit(d, h, w) => Some([d, h, w]),
+        PaddingConfig3d::Same => None,
+    };
+    match padding {
+        Some(padding) if conv.groups == 1 && conv.dilation == [1, 1, 1] => {
+            conv3d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding)
+        }
+        _ => conv.forward(x),
+    }
+}
+
 /// `conv_transpose3d(x, weight) + bias` with stride, symmetric padding, no output padding
 /// (PyTorch's `ConvTranspose3d` with dilation 1 and one group). Shapes `[N, Cin, D, H, W]`,
 /// `[Cin, Cout, kd, kh, kw]`, `[Cout]`.
@@ -123,6 +139,15 @@ pub fn conv_transpose2d_module(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4
         return conv.forward(x);
     }
     conv_transpose2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, conv.padding)
+}
+
+/// `conv.forward(x)` for a 3-D transposed convolution, on the GEMM kernels where they apply
+/// (one group, dilation 1, no output padding).
+pub fn conv_transpose3d_module(conv: &ConvTranspose3d, x: Tensor<5>) -> Tensor<5> {
+    if conv.groups != 1 || conv.dilation != [1, 1, 1] || conv.padding_out != [0, 0, 0] {
+        return conv.forward(x);
+    }
+    conv_transpose3d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, conv.padding)
 }
 
 /// 2×2 max-pooling with stride 2 (PyTorch's `MaxPool2d(2)`): `[N, C, H, W]` →

@@ -6,6 +6,7 @@ pub mod proj_unet;
 pub mod segmenter;
 pub mod unet;
 pub mod vae;
+pub mod vnet;
 
 pub use denoiser::{sinusoidal_embedding, Denoiser, DenoiserConfig};
 pub use mgcc::{Mgcc, MgccConfig, MgccOutput};
@@ -13,3 +14,4 @@ pub use proj_unet::{ProjUNet, ProjUNetConfig, PROJ_STRIDE};
 pub use segmenter::{two_class, Segmenter};
 pub use unet::{UNet, UNetConfig, UNetOutput};
 pub use vae::{Vae, VaeConfig, VaeOutput};
+pub use vnet::{UpKind, VDecoder, VEncoder, VNet, VNetConfig, VNetOutput};
