@@ -1,7 +1,9 @@
 //! Every network's forward pass equals PyTorch's with identical weights (eval mode, within
 //! 1e-4): the SSL4MIS UNet, CLCC's ProjUNet (logits and projection), the MGCC network (main
-//! and the three auxiliary decoders, perturbations off) and the V-Net family (MC-Net+: the
-//! V-Net's encoder and decoder, and the trilinear and nearest decoders). `tests/fixtures/forward/gen.py` writes
+//! and the three auxiliary decoders, perturbations off), the V-Net family (MC-Net+: the
+//! V-Net's encoder and decoder, and the trilinear and nearest decoders), CAML (both models, the
+//! cross-sample attention and the four heads, in training mode with dropout off, since the
+//! attention acts only in training) and FBA-Net+ (three decoders and their contrast heads). `tests/fixtures/forward/gen.py` writes
 //! the networks from methods.md in PyTorch, with random weights, norms and running statistics.
 
 use burn::module::Module;
@@ -9,7 +11,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ndarray::ArrayD;
 use semiseg_nn::import::{import_ordered, Array};
-use semiseg_nn::nets::{MgccConfig, ProjUNetConfig, UNetConfig, VNetConfig};
+use semiseg_nn::nets::{CamlConfig, FbaNetConfig, MgccConfig, ProjUNetConfig, UNetConfig, VNetConfig};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -110,4 +112,53 @@ fn vnet_family_matches_pytorch() {
         assert_close(&format!("MC-Net+ decoder {k} (up type {k})"), logits, tensor(&format!("mcnet_plus_out{k}"), &device));
     }
     assert_close("V-Net inference path (decoder 0)", net.forward(x), tensor("mcnet_plus_out0", &device));
+}
+
+/// Voxel feature rows `[N·H·W·D, C]` of `[N, C, H, W, D]`, as the reference flattens them.
+fn rows(x: Tensor<5>) -> Tensor<2> {
+    let c = x.dims()[1];
+    x.permute([0, 2, 3, 4, 1]).reshape([-1, c as i64])
+}
+
+#[test]
+fn caml_matches_pytorch_in_training_mode() {
+    let device = Device::flex().autodiff();
+    let c = config("caml");
+    let net = CamlConfig::new()
+        .with_filters(usize_of(&c, "filters"))
+        .with_feature_dim(usize_of(&c, "feature_dim"))
+        .with_dropout(false)
+        .with_attention_dropout(0.0)
+        .init(&device);
+    let net = with_weights(net, "caml");
+    let out = net.forward_both(tensor::<5>("caml_x", &device));
+    let want = |name: &str| tensor::<5>(&format!("caml_{name}"), &Device::flex());
+    let want_rows = |name: &str| tensor::<2>(&format!("caml_{name}"), &Device::flex());
+    assert_close("CAML model V logits", out.logits_v.clone().inner(), want("logits_v"));
+    assert_close("CAML model V features", out.features_v.clone().inner(), want("features_v"));
+    assert_close("CAML model A logits (after the cross-sample attention)", out.logits_a.inner(), want("logits_a"));
+    assert_close("CAML model A features", out.features_a.clone().inner(), want("features_a"));
+    let proj_v = net.projection_head1.forward(rows(out.features_v));
+    let proj_a = net.projection_head2.forward(rows(out.features_a));
+    assert_close::<2>("CAML projection V", proj_v.clone().inner(), want_rows("proj_v"));
+    assert_close::<2>("CAML prediction V", net.prediction_head1.forward(proj_v).inner(), want_rows("pred_v"));
+    assert_close::<2>("CAML projection A", proj_a.clone().inner(), want_rows("proj_a"));
+    assert_close::<2>("CAML prediction A", net.prediction_head2.forward(proj_a).inner(), want_rows("pred_a"));
+}
+
+#[test]
+fn fbanet_plus_matches_pytorch() {
+    let device = Device::flex();
+    let c = config("fbanet_plus");
+    let patch: Vec<usize> = c["patch"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let net = FbaNetConfig::new([patch[0], patch[1], patch[2]]).with_filters(usize_of(&c, "filters")).with_dim(usize_of(&c, "dim")).init(&device);
+    let net = with_weights(net, "fbanet_plus");
+    let x = tensor::<5>("fbanet_plus_x", &device);
+    let out = net.forward_all(x.clone());
+    for k in 0..3 {
+        assert_close(&format!("FBA-Net+ decoder {k} logits"), out.logits[k].clone(), tensor(&format!("fbanet_plus_out{k}"), &device));
+        assert_close::<2>(&format!("FBA-Net+ foreground embedding {k}"), out.foreground[k].clone(), tensor(&format!("fbanet_plus_fg{k}"), &device));
+        assert_close::<2>(&format!("FBA-Net+ background embedding {k}"), out.background[k].clone(), tensor(&format!("fbanet_plus_bg{k}"), &device));
+    }
+    assert_close("FBA-Net+ inference path", net.forward(x), tensor("fbanet_plus_out0", &device));
 }

@@ -1,6 +1,8 @@
 //! Networks, one file each, and the inference view of any of them.
 
+pub mod caml;
 pub mod denoiser;
+pub mod fbanet;
 pub mod mgcc;
 pub mod proj_unet;
 pub mod segmenter;
@@ -8,6 +10,8 @@ pub mod unet;
 pub mod vae;
 pub mod vnet;
 
+pub use caml::{Caml, CamlConfig, CamlOutput};
+pub use fbanet::{ContrastHead, FbaNet, FbaNetConfig, FbaNetOutput};
 pub use denoiser::{sinusoidal_embedding, Denoiser, DenoiserConfig};
 pub use mgcc::{Mgcc, MgccConfig, MgccOutput};
 pub use proj_unet::{ProjUNet, ProjUNetConfig, PROJ_STRIDE};
