@@ -5,7 +5,8 @@
 //! * [`methods`]: supervised, mean teacher, UA-MT, CCT, CPS, each a set of named loss terms.
 //! * [`losses`], [`schedule`], [`ema`]: the pieces the methods share.
 //! * [`trainer`]: the loop, validation, checkpoints, resume.
-//! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores.
+//! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores;
+//!   [`sliding_window`]: whole volumes through a 3-D network, window by window (UA-MT).
 
 pub mod checkpoint;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod losses;
 pub mod methods;
 pub mod patch_grid;
 pub mod schedule;
+pub mod sliding_window;
 pub mod trainer;
 
 pub use config::Config;

@@ -13,6 +13,8 @@
 //! grid of 64² patches, structure + PatchNCE + consistency loss (`torch_bench.py --model clcc`).
 //! `--model mgcc`: MGCC at `dim_mult` 4 (122 M parameters), RGB 256², four decoders
 //! (`torch_bench.py --model mgcc`).
+//! `--model vnet|caml|fbanet`: the 3-D networks at 112×112×80, batch 4 (2 labeled + 2
+//! unlabeled), with torch_bench.py's losses (`bench_net3d.rs`).
 
 use anyhow::{bail, Result};
 use ndarray::{ArrayD, Dimension, IxDyn};
@@ -27,18 +29,20 @@ use std::time::Instant;
 /// Time a workload on this machine.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to time: `metrics`, `unet2d`, `clcc`, `mgcc`.
+    /// What to time: `metrics`, `unet2d`, `clcc`, `mgcc`, `vnet`, `caml`, `fbanet`.
     #[arg(long)]
     model: String,
     /// Network benchmarks: `train` (one full iteration) or `infer` (eval-mode forward).
     #[arg(long, default_value = "train", value_parser = ["train", "infer"])]
     mode: String,
-    /// Network benchmarks: total batch (labeled first, as torch_bench.py).
-    #[arg(long, default_value_t = 8)]
-    batch: usize,
-    /// Network benchmarks: input size, `256` or `256x256`.
-    #[arg(long, default_value = "256")]
-    size: String,
+    /// Network benchmarks: total batch (labeled first, as torch_bench.py; its default per
+    /// network: 8 for the 2-D ones, 4 for the 3-D ones).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Network benchmarks: input size, `256` or `256x256` (2-D), `112x112x80` (3-D); default
+    /// torch_bench.py's: 256 (unet2d, mgcc), 320 (clcc), 112x112x80 (vnet, caml, fbanet).
+    #[arg(long)]
+    size: Option<String>,
     /// Untimed warm-up iterations.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
@@ -79,8 +83,15 @@ pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
 pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
-        "unet2d" | "clcc" | "mgcc" => super::bench_net::bench_network(&args.model, &args.mode, args.batch, &args.size, args.warmup, args.iters, args.json),
-        other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc, mgcc"),
+        "unet2d" | "clcc" | "mgcc" => {
+            let size = args.size.clone().unwrap_or_else(|| if args.model == "clcc" { "320" } else { "256" }.to_string());
+            super::bench_net::bench_network(&args.model, &args.mode, args.batch.unwrap_or(8), &size, args.warmup, args.iters, args.json)
+        }
+        "vnet" | "caml" | "fbanet" => {
+            let size = args.size.clone().unwrap_or_else(|| "112x112x80".to_string());
+            super::bench_net3d::bench_volume_network(&args.model, &args.mode, args.batch.unwrap_or(4), &size, args.warmup, args.iters, args.json)
+        }
+        other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc, mgcc, vnet, caml, fbanet"),
     }
 }
 

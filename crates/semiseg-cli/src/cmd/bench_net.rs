@@ -29,32 +29,33 @@ fn parse_size(s: &str) -> Result<[usize; 2]> {
     }
 }
 
-/// torch_bench.py's unet2d loss: 0.5·(CE + (1 − soft Dice of the foreground softmax)).
-fn bench_loss(logits: Tensor<4>, y_onehot: Tensor<4>, y_fg: Tensor<3>) -> Tensor<1> {
-    let [n, _, h, w] = logits.dims();
-    let ce = -(log_softmax(logits.clone(), 1) * y_onehot).sum().div_scalar((n * h * w) as f64);
-    let p = softmax(logits, 1).narrow(1, 1, 1).reshape([n, h, w]);
+/// torch_bench.py's `ce_dice`: CE + (1 − soft Dice of the foreground softmax, ε 1e-5) over the
+/// batch, from logits `[N, 2, …]`, one-hot labels and the foreground mask `[N, …]`.
+pub(super) fn bench_ce_dice<const D: usize, const E: usize>(logits: Tensor<D>, y_onehot: Tensor<D>, y_fg: Tensor<E>) -> Tensor<1> {
+    let pixels = y_fg.shape().num_elements();
+    let ce = -(log_softmax(logits.clone(), 1) * y_onehot).sum().div_scalar(pixels as f64);
+    let p = softmax(logits, 1).narrow(1, 1, 1).reshape(y_fg.shape());
     let inter = (p.clone() * y_fg.clone()).sum();
     let dice = (inter * 2.0 + 1e-5) / (p.sum() + y_fg.sum() + 1e-5);
-    (ce + dice.neg() + 1.0) * 0.5
+    ce + dice.neg() + 1.0
 }
 
 /// A timed network: one training step (forward, loss, backward, SGD step) or one inference.
-trait Workload {
+pub(super) trait Workload {
     fn train_step(&mut self);
     fn infer(&self);
 }
 
 /// A network on a fixed input, with the loss torch_bench.py trains it on and its inference path.
-struct Timed<M> {
-    net: M,
-    optim: ModuleOptimizer,
-    x: Tensor<4>,
-    loss: Box<dyn Fn(&M, &Tensor<4>) -> Tensor<1>>,
-    infer: fn(&M, Tensor<4>) -> Tensor<4>,
+pub(super) struct Timed<M, const D: usize> {
+    pub net: M,
+    pub optim: ModuleOptimizer,
+    pub x: Tensor<D>,
+    pub loss: Box<dyn Fn(&M, &Tensor<D>) -> Tensor<1>>,
+    pub infer: fn(&M, Tensor<D>) -> Tensor<D>,
 }
 
-impl<M: Module + Clone> Workload for Timed<M> {
+impl<M: Module + Clone, const D: usize> Workload for Timed<M, D> {
     fn train_step(&mut self) {
         let loss = (self.loss)(&self.net, &self.x);
         let _ = loss.clone().into_scalar::<f32>();
@@ -67,22 +68,58 @@ impl<M: Module + Clone> Workload for Timed<M> {
 }
 
 /// The SGD of torch_bench.py: 0.01, momentum 0.9 (no dampening), weight decay 1e-4.
-fn bench_sgd() -> ModuleOptimizer {
+pub(super) fn bench_sgd() -> ModuleOptimizer {
     SgdConfig::new()
         .with_momentum(Some(MomentumConfig::new().with_momentum(0.9).with_dampening(0.0)))
         .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
         .init()
 }
 
-/// Binary labels (one pixel in three) as `[N, H, W]`.
-fn bench_labels(n: usize, h: usize, w: usize, device: &Device) -> Tensor<3> {
-    let labels: Vec<f32> = (0..n * h * w).map(|i| ((i * 7919) % 3 == 0) as u8 as f32).collect();
-    Tensor::<3>::from_data(TensorData::new(labels, [n, h, w]), device)
+/// Binary labels (one pixel in three) of shape `dims` (`[N, …]`).
+pub(super) fn bench_labels<const E: usize>(dims: [usize; E], device: &Device) -> Tensor<E> {
+    let n: usize = dims.iter().product();
+    let labels: Vec<f32> = (0..n).map(|i| ((i * 7919) % 3 == 0) as u8 as f32).collect();
+    Tensor::<E>::from_data(TensorData::new(labels, dims), device)
+}
+
+/// `[1 − y, y]` along a new class axis 1.
+pub(super) fn two_class_one_hot<const E: usize, const D: usize>(y_fg: &Tensor<E>) -> Tensor<D> {
+    Tensor::cat(vec![y_fg.clone().neg().add_scalar(1.0).unsqueeze_dim(1), y_fg.clone().unsqueeze_dim(1)], 1)
 }
 
 /// The labeled part of a torch_bench.py batch: the first half (at least one sample).
-fn labeled_part(batch: usize) -> usize {
+pub(super) fn labeled_part(batch: usize) -> usize {
     (batch / 2).max(1)
+}
+
+/// Runs `work` (warm-up, then timed iterations) and prints the median and minimum.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn time_and_report(work: &mut dyn Workload, device: &Device, model: &str, mode: &str, batch: usize, size: &[usize], params: usize, warmup: usize, iters: usize, as_json: bool) -> Result<()> {
+    let train = mode == "train";
+    let mut times = Vec::new();
+    for i in 0..warmup + iters.max(1) {
+        let t = Instant::now();
+        if train {
+            work.train_step();
+        } else {
+            work.infer();
+        }
+        device.sync()?;
+        if i >= warmup {
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = semiseg_metrics::percentile::median(&sorted);
+    let threads = rayon::current_num_threads();
+    let dims = size.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x");
+    if as_json {
+        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1 flex", "optimizer": "SGD 0.01/0.9/1e-4"}));
+    } else {
+        println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {threads} threads: median {median:.1} ms, min {:.1} ms", sorted[0]);
+    }
+    Ok(())
 }
 
 /// Times `model` (`unet2d`: SSL4MIS UNet 1 → 2 classes; `clcc`: ProjUNet, RGB; `mgcc`: MGCC at
@@ -96,7 +133,7 @@ pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: 
     let train = mode == "train";
     let device = if train { Device::flex().autodiff() } else { Device::flex() };
     device.seed(0);
-    let y_fg = bench_labels(batch, h, w, &device);
+    let y_fg = bench_labels([batch, h, w], &device);
     let channels = if model == "unet2d" { 1 } else { 3 };
     let x = Tensor::<4>::random([batch, channels, h, w], Distribution::Normal(0.0, 1.0), &device);
     let labeled = labeled_part(batch);
@@ -126,31 +163,10 @@ pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: 
         (trainable_params(&net), Box::new(Timed { net, optim: bench_sgd(), x, loss: Box::new(loss), infer: ProjUNet::forward }))
     } else {
         let net = UNetConfig::new().init(&device);
-        let y_onehot = Tensor::cat(vec![y_fg.clone().neg().add_scalar(1.0).unsqueeze_dim(1), y_fg.clone().unsqueeze_dim(1)], 1);
-        let loss = move |net: &UNet, x: &Tensor<4>| bench_loss(net.forward(x.clone()), y_onehot.clone(), y_fg.clone());
+        // torch_bench.py's `loss_unet2d`: 0.5 · ce_dice
+        let y_onehot: Tensor<4> = two_class_one_hot(&y_fg);
+        let loss = move |net: &UNet, x: &Tensor<4>| bench_ce_dice(net.forward(x.clone()), y_onehot.clone(), y_fg.clone()) * 0.5;
         (trainable_params(&net), Box::new(Timed { net, optim: bench_sgd(), x, loss: Box::new(loss), infer: UNet::forward }))
     };
-    let mut times = Vec::new();
-    for i in 0..warmup + iters.max(1) {
-        let t = Instant::now();
-        if train {
-            work.train_step();
-        } else {
-            work.infer();
-        }
-        device.sync()?;
-        if i >= warmup {
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    let mut sorted = times.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median = semiseg_metrics::percentile::median(&sorted);
-    let threads = rayon::current_num_threads();
-    if as_json {
-        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": [h, w], "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1 flex", "optimizer": "SGD 0.01/0.9/1e-4"}));
-    } else {
-        println!("{model} {mode}: batch {batch}, {h}x{w}, {params} parameters, {threads} threads: median {median:.1} ms, min {:.1} ms", sorted[0]);
-    }
-    Ok(())
+    time_and_report(work.as_mut(), &device, model, mode, batch, &[h, w], params, warmup, iters, as_json)
 }

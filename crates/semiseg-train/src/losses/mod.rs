@@ -1,24 +1,30 @@
 //! Loss functions. This file: the SSL4MIS family, as `code/utils/losses.py` defines them
-//! (tensors are `[N, K, H, W]` logits or probabilities; targets are one-hot `[N, K, H, W]`).
-//! [`binary`]: one-logit losses (BCE, Dice, CLCC's structure loss); [`contrast`]: PatchNCE.
+//! (tensors are `[N, K, …]` logits or probabilities, 2-D or 3-D; targets are one-hot).
+//! [`binary`]: one-logit losses (BCE, Dice, CLCC's structure loss); [`contrast`]: PatchNCE;
+//! [`mutual`]: the MC-Net / CAML / FBA-Net terms (foreground soft Dice, sharpening, mutual
+//! consistency); [`fba`]: FBA-Net's SimMax / SimMin; [`correlation`]: CAML's omni-correlation.
 
 pub mod binary;
 pub mod contrast;
+pub mod correlation;
+pub mod fba;
+pub mod mutual;
 
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 
-/// Cross-entropy averaged over every pixel (`nn.CrossEntropyLoss()`), from logits and one-hot targets.
-pub fn cross_entropy(logits: Tensor<4>, one_hot: Tensor<4>) -> Tensor<1> {
-    let [n, _, h, w] = logits.dims();
-    -(log_softmax(logits, 1) * one_hot).sum().div_scalar((n * h * w) as f64)
+/// Cross-entropy averaged over every pixel (`nn.CrossEntropyLoss()`), from logits and one-hot
+/// targets `[N, K, …]` (2-D or 3-D).
+pub fn cross_entropy<const D: usize>(logits: Tensor<D>, one_hot: Tensor<D>) -> Tensor<1> {
+    let pixels = logits.shape().num_elements() / logits.dims()[1];
+    -(log_softmax(logits, 1) * one_hot).sum().div_scalar(pixels as f64)
 }
 
 /// SSL4MIS `DiceLoss(K)` on probabilities: per class `1 − (2Σpy + ε)/(Σp² + Σy² + ε)`, ε = 1e-5,
 /// averaged over all K classes (background included), each summed over the whole batch.
-pub fn dice_loss(probs: Tensor<4>, one_hot: Tensor<4>) -> Tensor<1> {
+pub fn dice_loss<const D: usize>(probs: Tensor<D>, one_hot: Tensor<D>) -> Tensor<1> {
     let k = probs.dims()[1];
-    let per_class = |t: Tensor<4>| t.swap_dims(0, 1).reshape([k as i32, -1]).sum_dim(1).reshape([k]);
+    let per_class = |t: Tensor<D>| t.swap_dims(0, 1).reshape([k as i32, -1]).sum_dim(1).reshape([k]);
     let inter = per_class(probs.clone() * one_hot.clone());
     let z = per_class(probs.clone() * probs);
     let y = per_class(one_hot.clone() * one_hot);
@@ -27,14 +33,14 @@ pub fn dice_loss(probs: Tensor<4>, one_hot: Tensor<4>) -> Tensor<1> {
     (dice.neg() + 1.0).mean()
 }
 
-/// `0.5 · (CE + Dice)`, the supervised loss of the SSL4MIS 2-D scripts.
-pub fn ce_dice(logits: Tensor<4>, one_hot: Tensor<4>) -> Tensor<1> {
+/// `0.5 · (CE + Dice)`, the supervised loss of the SSL4MIS scripts.
+pub fn ce_dice<const D: usize>(logits: Tensor<D>, one_hot: Tensor<D>) -> Tensor<1> {
     let probs = softmax(logits.clone(), 1);
     (cross_entropy(logits, one_hot.clone()) + dice_loss(probs, one_hot)) * 0.5
 }
 
 /// Mean squared difference of two tensors.
-pub fn mse(a: Tensor<4>, b: Tensor<4>) -> Tensor<1> {
+pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
     (a - b).powi_scalar(2).mean()
 }
 

@@ -11,9 +11,10 @@ pub fn fixtures(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// A 4-D float32 `.npy` fixture as a tensor on `device`.
-pub fn npy_tensor(dir: &std::path::Path, name: &str, device: &Device) -> Tensor<4> {
-    let a: ArrayD<f32> = read_npy(dir.join(format!("{name}.npy"))).unwrap();
-    let s = a.shape().to_vec();
-    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), [s[0], s[1], s[2], s[3]]), device)
+/// A float32 `.npy` fixture of rank `D` as a tensor on `device`.
+pub fn npy_tensor<const D: usize>(dir: &std::path::Path, name: &str, device: &Device) -> Tensor<D> {
+    let path = dir.join(format!("{name}.npy"));
+    let a: ArrayD<f32> = read_npy(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let shape: [usize; D] = a.shape().try_into().unwrap_or_else(|_| panic!("{name}: rank {}", a.ndim()));
+    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), shape), device)
 }

@@ -1,0 +1,16 @@
+//! CAML's omni-correlation consistency (methods.md §3.2 step 4–5): each model's unlabeled voxel
+//! features are correlated with a memory of labeled features, `C_m = softmax_k(u_m · Mᵀ / τ)`
+//! (no L2 normalisation, as the reference), and model V's correlations are pulled towards
+//! model A's: `−(1/R) Σ_r Σ_k C_a[r, k] · log(C_v[r, k] + 1e-8)`. Both sides carry gradients.
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+/// The loss from unlabeled features of models V and A (`[R, F]`, the same rows) and the memory
+/// `[K, F]` (detached by the caller), at temperature τ (0.1 in CAML).
+pub fn omni_correlation(features_v: Tensor<2>, features_a: Tensor<2>, memory: Tensor<2>, temperature: f64) -> Tensor<1> {
+    let rows = features_v.dims()[0];
+    let correlate = |u: Tensor<2>| softmax(u.matmul(memory.clone().transpose()) / temperature, 1);
+    let (c_v, c_a) = (correlate(features_v), correlate(features_a));
+    -(c_a * (c_v + 1e-8).log()).sum() / rows as f64
+}
