@@ -26,6 +26,7 @@ echo "semiseg: $rust"
 import json, sys
 t, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 tm = t.get("median_ms") or t.get("median_s", 0) * 1000
-print(f"{r['model']} {r['mode']} batch {r['batch']} {r['size']}: PyTorch {tm:,.0f} ms, semiseg {r['median_ms']:,.0f} ms "
+size = "x".join(str(v) for v in r["size"])
+print(f"{r['model']} {r['mode']} batch {r['batch']} {size}: PyTorch {tm:,.0f} ms, semiseg {r['median_ms']:,.0f} ms "
       f"= {r['median_ms'] / tm:.2f}x the PyTorch time")
 PY
