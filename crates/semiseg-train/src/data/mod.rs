@@ -1,7 +1,9 @@
 //! From dataset cases to training batches: 2-D samples in memory, the two-stream sampler,
-//! augmentation, and background workers that prepare batches ahead of the trainer.
+//! augmentation (2-D, and UA-MT's for volumes in `augment3d`), and background workers that
+//! prepare batches ahead of the trainer.
 
 pub mod augment;
+pub mod augment3d;
 pub mod loader;
 pub mod prepare;
 pub mod sampler;
