@@ -5,7 +5,8 @@
 # test split at the network's 192² (as CLCC's test script, against resized masks, by the
 # training run itself) and at the images' own size, and the table gives mean ± sample std (n − 1) over the seeds of the per-run
 # means (with one seed: ± the std over test images). Finished runs are skipped, interrupted ones
-# resume. Two runs go side by side, one thread each.
+# resume. Two runs go side by side, one thread each. Then `semiseg compare` pairs the test images
+# of the CLCC and supervised runs (mean difference, 95 % CI, Wilcoxon signed-rank p).
 #   scripts/kvasir_cpu_table.sh [RUNS_DIR]
 #   PCTS="10 20" SEEDS="42 43 44" scripts/kvasir_cpu_table.sh
 # Data: .data/kvasir (see .ci/run).
@@ -88,3 +89,10 @@ for p in pcts:
         print(f"| {label} | {m} | {cell('dice')} | {cell('jaccard')} | {cell('precision')} | {cell('recall')} | {cell('accuracy')} | "
               f"{mean(o, 'mae', 100):.2f} | {mean(full, 'dice', 100):.2f} | {mean(full, 'hd95'):.1f} | {minutes:.0f} min (it. {its}) |")
 PY
+
+# the paired comparison, case by case over the test images (each case averaged over the seeds)
+for p in $pcts; do
+  list() { local out=() s; for s in $seeds; do out+=("$runs/$1-kvasir-$p-cpu-$s"); done; (IFS=,; echo "${out[*]}"); }
+  echo "$p % labeled, CLCC (A) against supervised (B):"
+  $bin compare "$(list clcc)" "$(list supervised)" --out "$runs/compare-$p.json" | sed -n 2,3p
+done

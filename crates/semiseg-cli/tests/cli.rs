@@ -163,3 +163,43 @@ fn convert_volume_dataset_to_png_slices() {
     let o = semiseg(&["data", "inspect", png.to_str().unwrap()]);
     assert!(text(&o).contains("9 cases"), "{}", text(&o));
 }
+
+/// A run directory holding only `eval/test_best/per_case.csv` with these (case, class, dice) rows.
+fn scored_run(dir: &Path, rows: &[(&str, u8, f64)]) -> PathBuf {
+    let eval = dir.join("eval/test_best");
+    std::fs::create_dir_all(&eval).unwrap();
+    let mut csv = String::from("case,class,dice,jaccard\n");
+    for (case, class, dice) in rows {
+        csv.push_str(&format!("{case},{class},{dice},0.5\n"));
+    }
+    std::fs::write(eval.join("per_case.csv"), csv).unwrap();
+    dir.to_path_buf()
+}
+
+#[test]
+fn compare_pairs_cases_across_seeds() {
+    let d = tempfile::tempdir().unwrap();
+    // A over two seeds: per case (0.9, 0.8) and (0.7, 0.9) -> 0.85, 0.8; two classes in case c
+    let a1 = scored_run(&d.path().join("a1"), &[("a", 1, 0.9), ("b", 1, 0.7), ("c", 1, 0.6), ("c", 2, 0.8), ("d", 1, 0.5)]);
+    let a2 = scored_run(&d.path().join("a2"), &[("a", 1, 0.8), ("b", 1, 0.9), ("c", 1, 0.7), ("c", 2, 0.7), ("d", 1, 0.6)]);
+    let b1 = scored_run(&d.path().join("b1"), &[("a", 1, 0.5), ("b", 1, 0.6), ("c", 1, 0.6), ("c", 2, 0.6), ("d", 1, 0.4)]);
+    let out = d.path().join("cmp.json");
+    let runs_a = format!("{},{}", a1.display(), a2.display());
+    let o = semiseg(&["compare", &runs_a, b1.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    // differences: a 0.35, b 0.2, c 0.7 - 0.6 = 0.1, d 0.15
+    let c = &r["comparison"];
+    assert_eq!(c["n"], 4);
+    assert!((c["mean_difference"].as_f64().unwrap() - 0.2).abs() < 1e-12, "{c}");
+    // all four differences positive: W = 0, exact p = 2 / 2^4
+    assert_eq!(c["wilcoxon_statistic"].as_f64().unwrap(), 0.0);
+    assert!((c["p_value"].as_f64().unwrap() - 0.125).abs() < 1e-12);
+    // a set whose runs scored other cases is refused, naming both runs
+    let b2 = scored_run(&d.path().join("b2"), &[("a", 1, 0.5), ("x", 1, 0.6)]);
+    let runs_b = format!("{},{}", b1.display(), b2.display());
+    let o = semiseg(&["compare", &runs_a, &runs_b]);
+    assert!(!o.status.success() && text(&o).contains("scored different cases"), "{}", text(&o));
+    let o = semiseg(&["compare", &runs_a, b1.to_str().unwrap(), "--metric", "hd96"]);
+    assert!(!o.status.success() && text(&o).contains("no column 'hd96'"), "{}", text(&o));
+}

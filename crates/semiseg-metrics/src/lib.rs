@@ -22,6 +22,7 @@ pub mod edt;
 pub mod error;
 pub mod multiclass;
 pub mod overlap;
+pub mod paired;
 pub mod percentile;
 mod pruned_search;
 pub mod report;
