@@ -18,6 +18,8 @@ for s in ${SET:-}; do extra+=(--set "$s"); done
 bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
+# shellcheck source=scripts/lanes.sh
+source scripts/lanes.sh
 export RAYON_NUM_THREADS=1
 
 # one training run; finished runs are skipped, interrupted ones resume
@@ -34,35 +36,14 @@ train_run() {
 # every run, dealt alternately to two lanes
 jobs=()
 for n in $labeled; do for m in $methods; do for s in $seeds; do jobs+=("acdc-$n-$m-cpu $s"); done; done; done
-lane() {
-  local i
-  for ((i = $1; i < ${#jobs[@]}; i += 2)); do
-    # shellcheck disable=SC2086
-    train_run ${jobs[$i]}
-  done
-}
-lane 0 > "$runs/lane-a.log" 2>&1 &
-a=$!
-lane 1 > "$runs/lane-b.log" 2>&1 &
-b=$!
-status=0
-wait $a || { echo "lane a failed, see $runs/lane-a.log" >&2; status=1; }
-wait $b || { echo "lane b failed, see $runs/lane-b.log" >&2; status=1; }
-[ $status = 0 ] || exit 1
+two_lanes train_run "$runs"
 
 python3 - "$runs" "$labeled" "$methods" "$seeds" <<'PY'
 import json, sys, statistics as st
+sys.path.insert(0, "scripts")
+from run_times import train_seconds
 runs, labeled, methods, seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split()
 
-def train_seconds(run):
-    """Training time (no evaluation) from train.jsonl: the median iteration time times the
-    iterations, so that neither a resume nor other work on the machine distorts it."""
-    per_iter = {}
-    for line in open(f"{run}/train.jsonl"):
-        r = json.loads(line)
-        if "seconds" in r:
-            per_iter[r["iter"]] = r["seconds"]
-    return st.median(per_iter.values()) * max(per_iter)
 def f(v):
     return f"{st.mean(v):.2f} ± {st.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
 print(f"seeds {', '.join(seeds)}; mean ± sample std over seeds of the per-run means over the test volumes")

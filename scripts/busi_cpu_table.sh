@@ -75,17 +75,10 @@ wait $b || { echo "lane b failed, see $runs/lane-b.log" >&2; status=1; }
 
 python3 - "$runs" <<'PY'
 import json, sys, statistics as st
+sys.path.insert(0, "scripts")
+from run_times import train_seconds
 runs = sys.argv[1]
 
-def train_seconds(run):
-    """Training time (no evaluation) from train.jsonl: the median iteration time times the
-    iterations, so that neither a resume nor a pause of the machine distorts it."""
-    per_iter = {}
-    for line in open(f"{run}/train.jsonl"):
-        r = json.loads(line)
-        if "seconds" in r:
-            per_iter[r["iter"]] = r["seconds"]
-    return st.median(per_iter.values()) * max(per_iter)
 print("| method | IoU | Dice | SE (recall) | PC (precision) | ACC | Dice, medpy | training time per fold |")
 print("|---|---|---|---|---|---|---|---|")
 for cfg, label in [("supervised-busi-cpu", "supervised"), ("mgcc-busi-cpu", "MGCC, real unlabeled"), ("mgcc-synth-busi-cpu", "MGCC, real + synthetic")]:

@@ -17,6 +17,8 @@ seeds=${SEEDS:-42 43 44}
 bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
+# shellcheck source=scripts/lanes.sh
+source scripts/lanes.sh
 export RAYON_NUM_THREADS=1
 
 # one training run, timed, then its test scores at both resolutions
@@ -40,35 +42,14 @@ train_run() {
 # every run, the CLCC ones first (they take longest), dealt alternately to two lanes
 jobs=()
 for m in clcc supervised; do for p in $pcts; do for s in $seeds; do jobs+=("$m-kvasir-$p-cpu $s"); done; done; done
-lane() {
-  local i
-  for ((i = $1; i < ${#jobs[@]}; i += 2)); do
-    # shellcheck disable=SC2086
-    train_run ${jobs[$i]}
-  done
-}
-lane 0 > "$runs/lane-a.log" 2>&1 &
-a=$!
-lane 1 > "$runs/lane-b.log" 2>&1 &
-b=$!
-status=0
-wait $a || { echo "lane a failed, see $runs/lane-a.log" >&2; status=1; }
-wait $b || { echo "lane b failed, see $runs/lane-b.log" >&2; status=1; }
-[ $status = 0 ] || exit 1
+two_lanes train_run "$runs"
 
 python3 - "$runs" "$pcts" "$seeds" <<'PY'
 import json, sys, statistics as st
+sys.path.insert(0, "scripts")
+from run_times import train_seconds
 runs, pcts, seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 
-def train_seconds(run):
-    """Training time (no evaluation) from train.jsonl: the median iteration time times the
-    iterations, so that neither a resume nor a pause of the machine distorts it."""
-    per_iter = {}
-    for line in open(f"{run}/train.jsonl"):
-        r = json.loads(line)
-        if "seconds" in r:
-            per_iter[r["iter"]] = r["seconds"]
-    return st.median(per_iter.values()) * max(per_iter)
 print(f"training seeds {', '.join(seeds)}; " + ("mean ± sample std over seeds of the per-run test means" if len(seeds) > 1 else "mean ± std over test images"))
 print("| labeled | method | Dice % | IoU % | precision % | recall % | accuracy % | MAE % | Dice % (full size) | HD95 px (full size) | training time (best at) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
