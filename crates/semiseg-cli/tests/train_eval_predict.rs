@@ -201,3 +201,34 @@ fn mgcc_trains_with_extra_unlabeled_images() {
     let o = semiseg(&["eval", "--run", run.to_str().unwrap(), "--convention", "dice"]);
     assert!(!o.status.success() && text(&o).contains("dice"), "{}", text(&o));
 }
+
+#[test]
+fn seeds_train_each_seed_then_summarize_and_skip_finished_ones() {
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let config = d.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        "name = \"tiny\"\n[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 2\nbatch = 2\nlabeled_batch = 2\nval_every = 2\n",
+    )
+    .unwrap();
+    let out = d.path().join("sweep");
+    let args = ["train", "--config", config.to_str().unwrap(), "--seeds", "5,6", "--out", out.to_str().unwrap()];
+    let o = semiseg_in(d.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    for seed in [5, 6] {
+        let saved = std::fs::read_to_string(out.join(format!("seed-{seed}/config.toml"))).unwrap();
+        assert!(saved.contains(&format!("seed = {seed}")), "{saved}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("seeds.json")).unwrap()).unwrap();
+    let dice = &summary["best"]["dice"];
+    let runs: Vec<f64> = dice["runs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(runs.len(), 2);
+    let mean = (runs[0] + runs[1]) / 2.0;
+    assert!((dice["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let std = ((runs[0] - mean).powi(2) + (runs[1] - mean).powi(2)).sqrt(); // n − 1 = 1
+    assert!((dice["std"].as_f64().unwrap() - std).abs() < 1e-12, "sample std: {summary}");
+    // finished seeds are not trained again
+    let o = semiseg_in(d.path(), &args);
+    assert!(o.status.success() && text(&o).contains("0 seed(s) to train (2 finished)"), "{}", text(&o));
+}

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod predict;
 pub mod synth;
 pub mod report;
+mod seeds;
 pub mod train;
 
 /// Which trained checkpoint to use: `--run DIR --checkpoint best|last|iter_N`, or

@@ -23,8 +23,12 @@ pub struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Resume the run in this directory from its last checkpoint, with its saved config.
-    #[arg(long, conflicts_with_all = ["config", "set", "out"])]
+    #[arg(long, conflicts_with_all = ["config", "set", "out", "seeds"])]
     resume: Option<PathBuf>,
+    /// Train once per seed (e.g. `1,2,3`), two runs at a time, into OUT/seed-N, then write the
+    /// mean ± sample std of every test metric to OUT/seeds.json (run again to resume).
+    #[arg(long)]
+    seeds: Option<String>,
 }
 
 /// A data folder relative to the working directory, or else to the source tree (so the demo runs
@@ -50,6 +54,15 @@ fn fresh_run_dir(name: &str) -> PathBuf {
 
 /// Runs `semiseg train`.
 pub fn run(args: Args) -> Result<()> {
+    if let Some(seeds) = &args.seeds {
+        let seeds = super::seeds::parse_seeds(seeds)?;
+        let name = match &args.config {
+            Some(path) => Config::from_file(path, &args.set)?.name,
+            None => Config::from_toml(DEMO_CONFIG, "built-in demo config", &args.set)?.name,
+        };
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-seeds")));
+        return super::seeds::run_seeds(args.config.as_deref(), &args.set, &out, &seeds);
+    }
     let (cfg, run_dir, resume) = match &args.resume {
         Some(dir) => {
             let cfg = Config::from_file(&dir.join("config.toml"), &[])?;
