@@ -35,11 +35,19 @@ pub fn compare_paired(a: &[f64], b: &[f64]) -> Result<PairedComparison, String> 
         return Err("a difference is not finite (NaN or infinite metric values)".into());
     }
     let n = d.len();
-    let mean = d.iter().sum::<f64>() / n as f64;
-    let std = (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let (mean, std) = mean_and_sample_std(&d);
     let half = student_t_quantile(0.975, (n - 1) as f64) * std / (n as f64).sqrt();
     let (statistic, p_value, exact) = wilcoxon(&d);
     Ok(PairedComparison { n, mean_difference: mean, std_difference: std, ci95: [mean - half, mean + half], wilcoxon_statistic: statistic, p_value, exact })
+}
+
+/// Mean and sample standard deviation (n − 1) of `values` (NaN standard deviation for fewer
+/// than two values).
+pub fn mean_and_sample_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { f64::NAN };
+    (mean, std)
 }
 
 /// `(min(R+, R−), two-sided p, exact)` of the differences `d`.

@@ -7,8 +7,9 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use semiseg_data::io::atomic;
+use semiseg_metrics::paired::mean_and_sample_std;
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The seeds of `--seeds` (comma-separated, distinct).
@@ -78,17 +79,16 @@ pub fn run_seeds(config: Option<&Path>, set: &[String], out: &Path, seeds: &[u64
     Ok(())
 }
 
-/// Mean and sample std over seeds of each overall test metric, per checkpoint.
+/// Mean and sample std over seeds of each overall test metric, per checkpoint (`null` for a
+/// checkpoint no seed was scored with).
 fn summarize(out: &Path, seeds: &[u64]) -> Result<Value> {
-    let mut result = Map::new();
+    let mut result = json!({"seeds": seeds});
     for checkpoint in ["best", "last"] {
-        let mut values: Map<String, Value> = Map::new();
+        // metric → its mean in each seed's run, in the order the summaries list them
         let mut per_metric: Vec<(String, Vec<f64>)> = Vec::new();
-        let mut found = 0;
         for seed in seeds {
-            let path: PathBuf = out.join(format!("seed-{seed}/eval/test_{checkpoint}/summary.json"));
+            let path = out.join(format!("seed-{seed}/eval/test_{checkpoint}/summary.json"));
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            found += 1;
             let v: Value = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
             let overall = v["summary"]["overall"].as_object().ok_or_else(|| anyhow!("{}: no summary.overall", path.display()))?;
             for (name, m) in overall {
@@ -99,18 +99,16 @@ fn summarize(out: &Path, seeds: &[u64]) -> Result<Value> {
                 }
             }
         }
-        if found == 0 {
-            continue;
-        }
-        for (name, list) in per_metric {
-            let n = list.len() as f64;
-            let mean = list.iter().sum::<f64>() / n;
-            let std = if list.len() > 1 { (list.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { f64::NAN };
-            values.insert(name, json!({"mean": mean, "std": std, "runs": list}));
-        }
-        result.insert(checkpoint.to_string(), Value::Object(values));
+        let metrics: Map<String, Value> = per_metric
+            .into_iter()
+            .map(|(name, runs)| {
+                let (mean, std) = mean_and_sample_std(&runs);
+                (name, json!({"mean": mean, "std": std, "runs": runs}))
+            })
+            .collect();
+        result[checkpoint] = if metrics.is_empty() { Value::Null } else { Value::Object(metrics) };
     }
-    Ok(json!({"seeds": seeds, "best": result.get("best").cloned().unwrap_or(Value::Null), "last": result.get("last").cloned().unwrap_or(Value::Null)}))
+    Ok(result)
 }
 
 #[cfg(test)]
