@@ -99,7 +99,8 @@ pub fn sliding_window<E>(
             let window = ArrayView4::from_shape((k, patch[0], patch[1], patch[2]), &probs[i * k * window_len..(i + 1) * k * window_len]).expect("the network returns K × patch per window");
             let mut target = total.slice_mut(s![.., x..x + patch[0], y..y + patch[1], z..z + patch[2]]);
             for (mut t, p) in target.outer_iter_mut().zip(window.outer_iter()) {
-                t.zip_mut_with(&(&p * &weight), |a, b| *a += b);
+                // in place: no weighted copy of each class's window
+                ndarray::Zip::from(&mut t).and(&p).and(&weight).for_each(|a, &b, &w| *a += b * w);
             }
             let mut n = counts.slice_mut(s![x..x + patch[0], y..y + patch[1], z..z + patch[2]]);
             n += &weight;
