@@ -19,7 +19,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Train a method (no arguments: the built-in demo, mean teacher on a small BUSI subset).
+    /// Train a method (no arguments: the built-in demo, mean teacher on a small ACDC subset).
     Train(cmd::train::Args),
     /// Score a trained checkpoint on a dataset split (per case and class).
     Eval(cmd::eval::Args),

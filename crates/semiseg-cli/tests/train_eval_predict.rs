@@ -152,18 +152,25 @@ fn clcc_trains_on_a_drawn_split_and_switches_terms() {
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval/test_last_network/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["logit_threshold"], false);
+    // training ended by writing the plots (curves, and overlays of the best checkpoint)
+    assert!(run.join("plots/loss.png").is_file() && run.join("plots/validation.png").is_file());
+    std::fs::remove_dir_all(run.join("plots")).unwrap();
     // the report draws its overlays from the run's drawn test split (the folder has no lists)
     let o = semiseg(&["report", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--overlays", "2"]);
     assert!(o.status.success(), "{}", text(&o));
     let overlays = std::fs::read_dir(run.join("plots")).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("overlay_")).count();
     assert_eq!(overlays, 2);
+    // each overlay carries a legend strip under the (enlarged) image
+    let first = std::fs::read_dir(run.join("plots")).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("overlay_")).unwrap();
+    let (w, h) = image::open(&first).unwrap().to_rgb8().dimensions();
+    assert_eq!((w, h), (256, 256 + 28), "{}", first.display());
 }
 
 #[test]
 fn clcc_config_mismatches_are_named() {
     let o = semiseg(&["train", "--set", "method.name=clcc"]);
     assert!(!o.status.success() && text(&o).contains("model.name"), "{}", text(&o));
-    let o = semiseg(&["train", "--set", "model.name=projunet", "--set", "method.name=clcc", "--set", "data.patch=[96,96]"]);
+    let o = semiseg(&["train", "--set", "model.name=projunet", "--set", "model.classes=2", "--set", "method.name=clcc", "--set", "data.patch=[96,96]"]);
     assert!(!o.status.success() && text(&o).contains("data.patch"), "{}", text(&o));
 }
 

@@ -94,6 +94,11 @@ fn plot(path: &Path, title: &str, y_label: &str, series: &[(String, Series)]) ->
     Ok(())
 }
 
+/// Outline colour of the ground truth (green).
+const GT_COLOUR: [u8; 3] = [40, 255, 40];
+/// Outline colour of the prediction (red).
+const PRED_COLOUR: [u8; 3] = [255, 40, 40];
+
 /// Grey image with the ground-truth outline in green and the prediction outline in red.
 fn overlay(image: &ndarray::ArrayView2<f32>, gt: &ndarray::ArrayView2<u8>, pred: &ndarray::ArrayView2<u8>) -> RgbImage {
     let (h, w) = image.dim();
@@ -109,9 +114,9 @@ fn overlay(image: &ndarray::ArrayView2<f32>, gt: &ndarray::ArrayView2<u8>, pred:
     RgbImage::from_fn(w as u32, h as u32, |x, y| {
         let (x, y) = (x as usize, y as usize);
         if edge(pred, y, x) {
-            Rgb([255, 40, 40])
+            Rgb(PRED_COLOUR)
         } else if edge(gt, y, x) {
-            Rgb([40, 255, 40])
+            Rgb(GT_COLOUR)
         } else {
             let g = ((image[[y, x]] - lo) * scale) as u8;
             Rgb([g, g, g])
@@ -119,8 +124,40 @@ fn overlay(image: &ndarray::ArrayView2<f32>, gt: &ndarray::ArrayView2<u8>, pred:
     })
 }
 
+/// Height of the legend strip under an overlay, in pixels.
+const LEGEND_HEIGHT: u32 = 28;
+
+/// The overlay with a strip below it naming the two outline colours.
+fn with_legend(picture: &RgbImage) -> Result<RgbImage> {
+    let (w, h) = picture.dimensions();
+    let mut canvas = RgbImage::from_pixel(w, h + LEGEND_HEIGHT, Rgb([255, 255, 255]));
+    image::imageops::replace(&mut canvas, picture, 0, 0);
+    {
+        let area = BitMapBackend::with_buffer(&mut canvas, (w, h + LEGEND_HEIGHT)).into_drawing_area();
+        let strip = area.margin(h as i32, 0, 0, 0);
+        for (i, (name, [r, g, b])) in [("ground truth", GT_COLOUR), ("prediction", PRED_COLOUR)].into_iter().enumerate() {
+            let x = 8 + i as i32 * (w as i32 / 2).max(120);
+            let colour = RGBColor(r, g, b);
+            strip.draw(&Rectangle::new([(x, 8), (x + 14, 20)], colour.filled())).map_err(|e| anyhow!("{e}"))?;
+            strip.draw(&Text::new(name, (x + 20, 7), ("sans-serif", 15).into_font().color(&BLACK))).map_err(|e| anyhow!("{e}"))?;
+        }
+        area.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(canvas)
+}
+
 /// Runs `semiseg report`.
 pub fn run(args: Args) -> Result<()> {
+    for p in write_plots(&args.run, &args.checkpoint, args.overlays)? {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
+
+/// Writes the curves of `run` and `overlays` test overlays from `checkpoint` into `run/plots/`,
+/// returning the files written.
+pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<PathBuf>> {
+    let args = Args { run: run.to_path_buf(), checkpoint: checkpoint.to_string(), overlays };
     let plots = args.run.join("plots");
     std::fs::create_dir_all(&plots)?;
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("embedded font is invalid"))?;
@@ -159,14 +196,10 @@ pub fn run(args: Args) -> Result<()> {
             let picture = overlay(&img.view(), &label.data.index_axis(ndarray::Axis(2), z), &pred.data.index_axis(ndarray::Axis(2), z));
             // Small images are enlarged (nearest) so that outlines stay visible.
             let k = (256 / picture.width().min(picture.height()).max(1)).max(1);
-            image::imageops::resize(&picture, picture.width() * k, picture.height() * k, image::imageops::FilterType::Nearest)
-                .save(&out)
-                .with_context(|| format!("writing {}", out.display()))?;
+            let enlarged = image::imageops::resize(&picture, picture.width() * k, picture.height() * k, image::imageops::FilterType::Nearest);
+            with_legend(&enlarged)?.save(&out).with_context(|| format!("writing {}", out.display()))?;
             written.push(out);
         }
     }
-    for p in written {
-        println!("{}", p.display());
-    }
-    Ok(())
+    Ok(written)
 }

@@ -10,10 +10,27 @@ use std::path::{Path, PathBuf};
 /// The built-in default configuration (`configs/demo.toml`).
 pub const DEMO_CONFIG: &str = include_str!("../../../../configs/demo.toml");
 
+/// The supervised-only result of the demo's data and budget, recorded by
+/// `scripts/demo_baseline.sh`, printed beside the demo's own.
+const DEMO_BASELINE: &str = include_str!("../../../../demo/supervised_baseline.json");
+
+/// "test Dice X (best-on-validation checkpoint), Y (last)" of the recorded supervised baseline.
+fn demo_baseline_line() -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(DEMO_BASELINE).ok()?;
+    let dice = |ck: &str| v[ck]["dice"].as_f64();
+    Some(format!(
+        "supervised only, same data and {} iterations (recorded by {}): test Dice {:.4} (best-on-validation checkpoint), {:.4} (last)",
+        v["iterations"].as_u64()?,
+        v["made_by"].as_str()?,
+        dice("test_best")?,
+        dice("test_last")?
+    ))
+}
+
 /// Train a segmentation method.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// TOML config (default: the built-in demo, mean teacher on a small BUSI subset).
+    /// TOML config (default: the built-in demo, mean teacher on a small ACDC subset).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Override a config value, e.g. `--set train.iterations=100` (repeatable).
@@ -103,7 +120,17 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(d) = test_dice_best {
                 println!("test Dice (best-on-validation checkpoint): {d:.4}");
             }
+            if args.config.is_none() && args.resume.is_none() && args.set.is_empty() {
+                if let Some(line) = demo_baseline_line() {
+                    println!("{line}");
+                }
+            }
             println!("run directory: {}", run_dir.display());
+            // A failed plot must not hide a finished run: say why and carry on.
+            match super::report::write_plots(&run_dir, "best", 4) {
+                Ok(files) => println!("plots (training curves, test overlays: green ground truth, red prediction): {}", files.first().and_then(|f| f.parent()).unwrap_or(&run_dir).display()),
+                Err(e) => eprintln!("no plots: {e:#} (try `semiseg report --run {}`)", run_dir.display()),
+            }
         }
     }
     Ok(())
