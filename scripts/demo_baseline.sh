@@ -11,7 +11,8 @@ run=$(mktemp -d)/run
 start=$(date +%s)
 $bin train --set 'method.name="supervised"' --out "$run"
 seconds=$(( $(date +%s) - start ))
-python3 - "$run" "$seconds" > demo/supervised_baseline.json <<'PY'
+# written beside, then renamed: a failed summary never leaves the embedded file empty
+python3 - "$run" "$seconds" > demo/supervised_baseline.json.tmp <<'PY'
 import json, sys
 run, seconds = sys.argv[1], int(sys.argv[2])
 def test(ck):
@@ -23,4 +24,5 @@ print(json.dumps({"method": "supervised", "iterations": iterations, "wall_second
                   "test_last": test("last"), "test_best": test("best"),
                   "made_by": "scripts/demo_baseline.sh"}, indent=2))
 PY
+mv demo/supervised_baseline.json.tmp demo/supervised_baseline.json
 cat demo/supervised_baseline.json

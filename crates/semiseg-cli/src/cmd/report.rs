@@ -157,13 +157,12 @@ pub fn run(args: Args) -> Result<()> {
 /// Writes the curves of `run` and `overlays` test overlays from `checkpoint` into `run/plots/`,
 /// returning the files written.
 pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<PathBuf>> {
-    let args = Args { run: run.to_path_buf(), checkpoint: checkpoint.to_string(), overlays };
-    let plots = args.run.join("plots");
+    let plots = run.join("plots");
     std::fs::create_dir_all(&plots)?;
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("embedded font is invalid"))?;
-    let (terms, val, val_metric) = read_log(&args.run.join("train.jsonl"))?;
+    let (terms, val, val_metric) = read_log(&run.join("train.jsonl"))?;
     if terms.is_empty() {
-        bail!("{}: no training iterations logged yet", args.run.join("train.jsonl").display());
+        bail!("{}: no training iterations logged yet", run.join("train.jsonl").display());
     }
     let window = (terms.values().next().map_or(1, Vec::len) / 50).max(1);
     let series: Vec<(String, Series)> = terms.iter().map(|(k, s)| (k.clone(), smooth(s, window))).collect();
@@ -174,19 +173,19 @@ pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<
         plot(&plots.join("validation.png"), &format!("validation: mean foreground {name}"), name, &[(format!("validation {name}"), val)])?;
         written.push(plots.join("validation.png"));
     }
-    let has_checkpoint = args.run.join("checkpoints").join(format!("{}.ckpt", args.checkpoint)).is_file();
-    if args.overlays > 0 && !has_checkpoint {
-        eprintln!("no overlays: {} has no checkpoints/{}.ckpt", args.run.display(), args.checkpoint);
+    let has_checkpoint = run.join("checkpoints").join(format!("{}.ckpt", checkpoint)).is_file();
+    if overlays > 0 && !has_checkpoint {
+        eprintln!("no overlays: {} has no checkpoints/{}.ckpt", run.display(), checkpoint);
     }
-    if args.overlays > 0 && has_checkpoint {
-        let LoadedRun { cfg, net, .. } = load_run(Some(&args.run), &args.checkpoint).map_err(|e| anyhow!(e))?;
+    if overlays > 0 && has_checkpoint {
+        let LoadedRun { cfg, net, .. } = load_run(Some(run), checkpoint).map_err(|e| anyhow!(e))?;
         let split = if cfg.data.test_split.is_empty() { cfg.data.val_split.clone() } else { cfg.data.test_split.clone() };
         if split.is_empty() {
-            bail!("{}: the run has neither a test nor a validation split to draw overlays from (use --overlays 0)", args.run.display());
+            bail!("{}: the run has neither a test nor a validation split to draw overlays from (use --overlays 0)", run.display());
         }
         // the run's own splits (a random split is redrawn from its seed), not the folder's lists
         let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
-        for case in split_cases(&splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(args.overlays) {
+        for case in split_cases(&splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(overlays) {
             let image = case.read_image()?;
             let label = case.read_label()?.expect("filtered on labels");
             let (pred, _) = predict(&net, &image, &cfg, &Device::flex()).map_err(|e| anyhow!("{}: {e}", case.images[0].display()))?;

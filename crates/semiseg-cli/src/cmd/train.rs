@@ -128,7 +128,7 @@ pub fn run(args: Args) -> Result<()> {
             println!("run directory: {}", run_dir.display());
             // A failed plot must not hide a finished run: say why and carry on.
             match super::report::write_plots(&run_dir, "best", 4) {
-                Ok(files) => println!("plots (training curves, test overlays: green ground truth, red prediction): {}", files.first().and_then(|f| f.parent()).unwrap_or(&run_dir).display()),
+                Ok(_) => println!("plots (training curves, test overlays: green ground truth, red prediction): {}", run_dir.join("plots").display()),
                 Err(e) => eprintln!("no plots: {e:#} (try `semiseg report --run {}`)", run_dir.display()),
             }
         }
