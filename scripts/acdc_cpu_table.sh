@@ -7,6 +7,8 @@
 #   scripts/acdc_cpu_table.sh [RUNS_DIR]
 #   LABELED="3 7" METHODS="supervised mean_teacher ua_mt cct cps" SEEDS="1337 1338 1339" scripts/acdc_cpu_table.sh
 # Extra settings for every run (ablations): SET="method.consistency=1.0" (space-separated).
+# A shorter budget: ITERATIONS=500 scales the CPU configs' schedule with it (ramp-up over the
+# whole run as in SSL4MIS, mean teacher's consistency start, validation 5 times per run).
 # Data: .data/acdc (see .ci/run).
 set -euo pipefail
 runs=${1:-runs/acdc-cpu}
@@ -15,12 +17,23 @@ methods=${METHODS:-supervised mean_teacher ua_mt cct cps}
 seeds=${SEEDS:-1337}
 extra=()
 for s in ${SET:-}; do extra+=(--set "$s"); done
+iterations=${ITERATIONS:-}
 bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
 # shellcheck source=scripts/lanes.sh
 source scripts/lanes.sh
 export RAYON_NUM_THREADS=1
+
+# --set options that shorten a CPU config (1,500 iterations) to $iterations, schedule scaled
+budget_settings() {
+  [ -z "$iterations" ] && return 0
+  local start
+  start=$(sed -n 's/^consistency_start = \([0-9]*\).*/\1/p' "configs/$1.toml")
+  echo "--set train.iterations=$iterations --set train.val_every=$((iterations / 5))"
+  echo "--set method.rampup=$(python3 -c "print(round($iterations / 150, 4))")"
+  echo "--set method.consistency_start=$((${start:-0} * iterations / 1500))"
+}
 
 # one training run; finished runs are skipped, interrupted ones resume
 train_run() {
@@ -29,7 +42,7 @@ train_run() {
   if [ -f "$out/checkpoints/last.ckpt" ]; then
     $bin train --resume "$out"
   else
-    $bin train --config "configs/$cfg.toml" --out "$out" --set seed="$seed" "${extra[@]}"
+    $bin train --config "configs/$cfg.toml" --out "$out" --set seed="$seed" "${extra[@]}" $(budget_settings "$cfg")
   fi
 }
 
@@ -60,3 +73,18 @@ for n in labeled:
             cells = [f([100 * x[k]["mean"] for x in o]) for k in ("dice", "jaccard")] + [f([x[k]["mean"] for x in o]) for k in ("hd95", "asd")]
             print(f"| {n} patients | {m} | {ck} (it. {its}) | " + " | ".join(cells) + f" | {minutes:.1f} min |")
 PY
+
+# each semi-supervised method against supervised, test volume by test volume (Dice averaged
+# over the classes and the seeds), for both checkpoints
+for n in $labeled; do
+  [[ " $methods " == *" supervised "* ]] || break
+  sup=$(for s in $seeds; do printf '%s,' "$runs/acdc-$n-supervised-cpu-$s"; done)
+  for m in $methods; do
+    [ "$m" = supervised ] && continue
+    ssl=$(for s in $seeds; do printf '%s,' "$runs/acdc-$n-$m-cpu-$s"; done)
+    for ck in last best; do
+      echo "== $n patients, $m − supervised, test_$ck"
+      $bin compare "$ssl" "$sup" --eval "test_$ck" --out "$runs/compare-$n-$m-$ck.json" | grep -v '^written'
+    done
+  done
+done

@@ -99,12 +99,14 @@ pub struct DataConfig {
     /// Intensity scaling before augmentation: `none`, `divide255`, `zscore`, `imagenet`, or
     /// `imagenet_div255` (MGCC's loader: ImageNet normalisation, then divided by 255 again).
     pub normalize: String,
-    /// Training patch (and inference) size `[H, W]`.
-    pub patch: [usize; 2],
+    /// Training patch (and inference) size: `[H, W]` for 2-D networks, `[H, W, D]` for the 3-D
+    /// ones (LA: 112 × 112 × 80), each side a multiple of 16.
+    pub patch: Vec<usize>,
     /// Interpolation of images when resizing: `nearest` (SSL4MIS `zoom(order=0)`) or `bilinear`.
     pub image_interp: String,
     /// Augmentation: `ssl4mis` (rot90+flip or rotate ±20°, then resize), `flip_rot90`,
-    /// `hflip_vflip_rot90` (CLCC), or `none`.
+    /// `hflip_vflip_rot90` (CLCC), or `none`; volumes: `rot_flip_crop` (UA-MT's RandomRotFlip
+    /// then RandomCrop) or `crop` (RandomCrop only).
     pub augment: String,
     /// Random crop: fraction range `[lo, hi]` of each side kept before resizing (`[1, 1]`: off).
     pub random_crop: [f64; 2],
@@ -123,7 +125,9 @@ pub struct DataConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     /// `unet2d` (SSL4MIS UNet), `projunet` (CLCC's Oktay-style UNet with projection head) or
-    /// `mgcc` (CMU-Net encoder, ConvMixers, four MSAG decoders).
+    /// `mgcc` (CMU-Net encoder, ConvMixers, four MSAG decoders); 3-D: `vnet` (UA-MT's V-Net, or
+    /// MC-Net+'s with one decoder per `up_types` entry), `caml` (two V-Nets with cross-sample
+    /// attention) or `fbanet` (MC-Net+ V-Net with a foreground/background head per decoder).
     pub name: String,
     /// Output classes including background.
     pub classes: usize,
@@ -138,6 +142,16 @@ pub struct ModelConfig {
     pub perturb_all_levels: bool,
     /// MGCC: feature noise shared by the batch (the reference) or drawn per sample.
     pub shared_noise: bool,
+    /// V-Net width: features of the first stage (16 in every paper).
+    pub filters: usize,
+    /// V-Net decoders by up-sampling type: 0 transposed conv, 1 trilinear + conv, 2 nearest +
+    /// conv (`[0]`: UA-MT's V-Net; `[0, 1, 2]`: MC-Net+ and FBA-Net+).
+    pub up_types: Vec<usize>,
+    /// CAML: width of the projection / prediction heads (32: the reference never passes its
+    /// `--embedding_dim 64` to the network).
+    pub feature_dim: usize,
+    /// FBA-Net: width of the foreground / background embeddings.
+    pub contrast_dim: usize,
 }
 
 /// The semi-supervised method and its loss terms.
@@ -167,6 +181,18 @@ pub struct MethodConfig {
     /// CLCC: apply the structure loss's boundary weights to the BCE (the reference's call leaves
     /// them inactive; `false` reproduces it).
     pub weighted_bce: bool,
+    /// MC-Net+, CAML, FBA-Net: sharpening temperature of the mutual consistency.
+    pub sharpen_temperature: f64,
+    /// CAML: labeled voxels drawn from the memory bank per class.
+    pub memory_per_class: usize,
+    /// CAML: unlabeled voxels kept per pseudo-class (most confident first).
+    pub unlabeled_per_class: usize,
+    /// CAML: temperature of the omni-correlation softmax.
+    pub correlation_temperature: f64,
+    /// CAML: L2-normalise features before correlating (the reference does not).
+    pub normalize_features: bool,
+    /// CAML: detach model A's correlations, the target (the reference keeps both gradients).
+    pub detach_correlation_target: bool,
     /// Multipliers of the named loss terms (ablations): e.g. `{ consistency = 0.0 }`.
     pub weights: std::collections::BTreeMap<String, f64>,
 }
@@ -229,6 +255,13 @@ pub struct EvalConfig {
     /// Validation metric that picks the `best` checkpoint: `dice` (SSL4MIS, CLCC) or `jaccard`
     /// (MGCC keeps its best validation IoU).
     pub select_by: String,
+    /// 3-D networks: sliding-window stride `[H, W, D]` (UA-MT: 18 × 18 × 4).
+    pub stride: Vec<usize>,
+    /// 3-D networks: `average` the overlapping windows (UA-MT) or weight them by a `gaussian`
+    /// centred on each window (nnU-Net).
+    pub blend: String,
+    /// 3-D networks: windows per forward pass.
+    pub window_batch: usize,
 }
 
 impl Default for Config {
@@ -242,6 +275,18 @@ impl Default for Config {
             train: TrainConfig::default(),
             eval: EvalConfig::default(),
         }
+    }
+}
+
+impl DataConfig {
+    /// The 2-D patch `[H, W]` (checked: 2-D networks have two sides).
+    pub fn patch2(&self) -> [usize; 2] {
+        [self.patch[0], self.patch[1]]
+    }
+
+    /// The 3-D patch `[H, W, D]` (checked: 3-D networks have three sides).
+    pub fn patch3(&self) -> [usize; 3] {
+        [self.patch[0], self.patch[1], self.patch[2]]
     }
 }
 
@@ -262,7 +307,7 @@ impl Default for DataConfig {
             channels: 1,
             channel_conversion: "grey_rgb".into(),
             normalize: "none".into(),
-            patch: [256, 256],
+            patch: vec![256, 256],
             image_interp: "nearest".into(),
             augment: "ssl4mis".into(),
             random_crop: [1.0, 1.0],
@@ -276,13 +321,42 @@ impl Default for DataConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { name: "unet2d".into(), classes: 4, width: 1.0, feature_scale: 4, dim_mult: 4, perturb_all_levels: true, shared_noise: true }
+        Self {
+            name: "unet2d".into(),
+            classes: 4,
+            width: 1.0,
+            feature_scale: 4,
+            dim_mult: 4,
+            perturb_all_levels: true,
+            shared_noise: true,
+            filters: 16,
+            up_types: vec![0],
+            feature_dim: 32,
+            contrast_dim: 128,
+        }
     }
 }
 
 impl Default for MethodConfig {
     fn default() -> Self {
-        Self { name: "mean_teacher".into(), consistency: 0.1, rampup: 200.0, ema_decay: 0.99, consistency_start: 0, cps_init: "default".into(), contrast_until: 0, temperature: 0.07, weighted_bce: false, weights: Default::default() }
+        Self {
+            name: "mean_teacher".into(),
+            consistency: 0.1,
+            rampup: 200.0,
+            ema_decay: 0.99,
+            consistency_start: 0,
+            cps_init: "default".into(),
+            contrast_until: 0,
+            temperature: 0.07,
+            weighted_bce: false,
+            sharpen_temperature: 0.1,
+            memory_per_class: 256,
+            unlabeled_per_class: 12_800,
+            correlation_temperature: 0.1,
+            normalize_features: false,
+            detach_correlation_target: false,
+            weights: Default::default(),
+        }
     }
 }
 
@@ -309,7 +383,16 @@ impl Default for TrainConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { convention: "medpy".into(), test_best: true, resolution: "original".into(), logit_threshold: false, select_by: "dice".into() }
+        Self {
+            convention: "medpy".into(),
+            test_best: true,
+            resolution: "original".into(),
+            logit_threshold: false,
+            select_by: "dice".into(),
+            stride: vec![18, 18, 4],
+            blend: "average".into(),
+            window_batch: 1,
+        }
     }
 }
 
@@ -384,8 +467,9 @@ impl Config {
         one_of("data.labeled_draw", &self.data.labeled_draw, &["first", "shuffled", "stratified_class", "stratified_foreground"])?;
         one_of("data.normalize", &self.data.normalize, &["none", "divide255", "zscore", "imagenet", "imagenet_div255"])?;
         one_of("data.image_interp", &self.data.image_interp, &["nearest", "bilinear"])?;
-        one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none"])?;
-        one_of("model.name", &self.model.name, &["unet2d", "projunet", "mgcc"])?;
+        one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none", "rot_flip_crop", "crop"])?;
+        one_of("model.name", &self.model.name, &["unet2d", "projunet", "mgcc", "vnet", "caml", "fbanet"])?;
+        one_of("eval.blend", &self.eval.blend, &["average", "gaussian"])?;
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("method.cps_init", &self.method.cps_init, &["default", "kaiming_xavier"])?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
@@ -399,6 +483,15 @@ impl Config {
         }
         if self.data.patch.iter().any(|&p| p == 0 || p % 16 != 0) {
             return bad("data.patch", format!("{:?}", self.data.patch), "each side must be a positive multiple of 16 (four 2x poolings)");
+        }
+        let sides = if self.is_volumetric() { 3 } else { 2 };
+        if self.data.patch.len() != sides {
+            return bad("data.patch", format!("{:?}", self.data.patch), &format!("{} takes a {sides}-D patch ({sides} sides)", self.model.name));
+        }
+        if self.is_volumetric() {
+            self.check_volume_nets()?;
+        } else if ["rot_flip_crop", "crop"].contains(&self.data.augment.as_str()) {
+            return bad("data.augment", format!("\"{}\"", self.data.augment), "volume augmentation needs a 3-D network (vnet, caml, fbanet)");
         }
         let [lo, hi] = self.data.random_crop;
         if !(0.0 < lo && lo <= hi && hi <= 1.0) {
@@ -450,10 +543,70 @@ impl Config {
         Ok(())
     }
 
+    /// Whether the network is 3-D (V-Net family): volumes in, sliding-window inference.
+    pub fn is_volumetric(&self) -> bool {
+        ["vnet", "caml", "fbanet"].contains(&self.model.name.as_str())
+    }
+
+    /// The 3-D networks with their methods, decoders, classes, augmentation and windows.
+    fn check_volume_nets(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: String, expected: &str| Err(ConfigError::Invalid { key: key.into(), value, expected: expected.into() });
+        let (model, method) = (self.model.name.as_str(), self.method.name.as_str());
+        let allowed: &[&str] = match model {
+            "caml" => &["caml"],
+            "fbanet" => &["fbanet"],
+            _ => &["supervised", "mean_teacher", "ua_mt", "mcnet"],
+        };
+        if !allowed.contains(&method) {
+            return bad("method.name", format!("\"{method}\""), &format!("{model} is trained by {}", allowed.join(" or ")));
+        }
+        if ["caml", "fbanet", "mcnet"].contains(&method) && self.model.classes != 2 {
+            return bad("model.classes", self.model.classes.to_string(), &format!("{method} segments one foreground class: classes = 2"));
+        }
+        let decoders = self.model.up_types.len();
+        if self.model.up_types.iter().any(|&u| u > 2) || decoders == 0 || decoders > 3 {
+            return bad("model.up_types", format!("{:?}", self.model.up_types), "1 to 3 decoders, each of type 0 (transposed conv), 1 (trilinear) or 2 (nearest)");
+        }
+        if model == "fbanet" && self.model.up_types.iter().enumerate().any(|(i, &u)| i != u) {
+            return bad("model.up_types", format!("{:?}", self.model.up_types), "FBA-Net's decoders are [0] (FBA-Net) or [0, 1, 2] (FBA-Net+), types in order");
+        }
+        if method == "mcnet" && decoders < 2 {
+            return bad("model.up_types", format!("{:?}", self.model.up_types), "mcnet needs at least two decoders (MC-Net+: [0, 1, 2])");
+        }
+        if ["supervised", "mean_teacher", "ua_mt"].contains(&method) && decoders != 1 {
+            return bad("model.up_types", format!("{:?}", self.model.up_types), &format!("{method} trains a one-decoder V-Net: [0]"));
+        }
+        if !["rot_flip_crop", "crop"].contains(&self.data.augment.as_str()) {
+            return bad("data.augment", format!("\"{}\"", self.data.augment), "a 3-D network takes rot_flip_crop or crop");
+        }
+        if self.eval.stride.len() != 3 || self.eval.stride.contains(&0) {
+            return bad("eval.stride", format!("{:?}", self.eval.stride), "three positive strides [H, W, D]");
+        }
+        if self.eval.window_batch == 0 {
+            return bad("eval.window_batch", "0".into(), "at least 1");
+        }
+        if self.eval.resolution != "original" {
+            return bad("eval.resolution", format!("\"{}\"", self.eval.resolution), "3-D networks score at the original resolution");
+        }
+        if self.model.filters == 0 || self.model.feature_dim == 0 || self.model.contrast_dim == 0 {
+            return bad("model.filters/feature_dim/contrast_dim", format!("{} / {} / {}", self.model.filters, self.model.feature_dim, self.model.contrast_dim), "positive");
+        }
+        if !(self.method.sharpen_temperature > 0.0 && self.method.correlation_temperature > 0.0) {
+            return bad("method.sharpen_temperature/correlation_temperature", format!("{} / {}", self.method.sharpen_temperature, self.method.correlation_temperature), "positive");
+        }
+        Ok(())
+    }
+
     /// The pairing of the one-logit networks with their methods (CLCC: projunet, MGCC: mgcc).
     fn check_binary_nets(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, value: String, expected: &str| Err(ConfigError::Invalid { key: key.into(), value, expected: expected.into() });
         let (model, method) = (self.model.name.as_str(), self.method.name.as_str());
+        if self.is_volumetric() {
+            return Ok(());
+        }
+        if ["mcnet", "caml", "fbanet"].contains(&method) {
+            return bad("model.name", format!("\"{model}\""), &format!("{method} trains a 3-D network ({})", if method == "mcnet" { "vnet" } else { method }));
+        }
         for (m, net) in [("clcc", "projunet"), ("mgcc", "mgcc")] {
             if method == m && model != net {
                 return bad("model.name", format!("\"{model}\""), &format!("{m} trains the \"{net}\" network"));
@@ -474,7 +627,7 @@ impl Config {
         if ![1, 2, 4, 8, 16].contains(&self.model.feature_scale) {
             return bad("model.feature_scale", self.model.feature_scale.to_string(), "one of 1, 2, 4, 8, 16");
         }
-        let [h, w] = self.data.patch;
+        let [h, w] = self.data.patch2();
         if self.method.name == "clcc" && (h != w || h % semiseg_nn::nets::PROJ_STRIDE != 0) {
             return bad("data.patch", format!("{:?}", self.data.patch), "clcc needs a square patch, a multiple of 64 (a grid of 64x64 patches; 320 = 5x5)");
         }

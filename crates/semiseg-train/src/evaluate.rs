@@ -24,8 +24,8 @@ pub fn evaluate(net: &Segmenter, cases: &[Case], cfg: &Config, device: &Device, 
         let image = case.read_image().map_err(|e| e.to_string())?;
         let label = case.read_label().map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no label to score against", case.images[0].display()))?;
         let (pred, label) = if cfg.eval.resolution == "network" {
-            let probs = predict_probabilities_at(net, &image, cfg, device, cfg.data.patch).map_err(|e| format!("{}: {e}", case.images[0].display()))?;
-            (to_label_map(&probs, &image, Decision::of(cfg)), at_network_size(&label, cfg.data.patch, Interp::of(&cfg.data)))
+            let probs = predict_probabilities_at(net, &image, cfg, device, cfg.data.patch2()).map_err(|e| format!("{}: {e}", case.images[0].display()))?;
+            (to_label_map(&probs, &image, Decision::of(cfg)), at_network_size(&label, cfg.data.patch2(), Interp::of(&cfg.data)))
         } else {
             (predict(net, &image, cfg, device).map_err(|e| format!("{}: {e}", case.images[0].display()))?.0, label)
         };

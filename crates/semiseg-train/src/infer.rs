@@ -1,11 +1,14 @@
-//! Prediction of whole images and volumes with a 2-D network: each plane (a 2-D image, or every
-//! slice of a volume along D2) is prepared as in training, resized to the patch, segmented in
+//! Prediction of whole images and volumes. A 2-D network segments each plane (a 2-D image, or
+//! every slice of a volume along D2), prepared as in training, resized to the patch, in
 //! batches, and its class probabilities resized back (as SSL4MIS `test_single_volume`, which
-//! zooms slices to 256² and back).
+//! zooms slices to 256² and back). A 3-D network segments the prepared volume by sliding
+//! windows (UA-MT's `test_single_case`, see `sliding_window`).
 
 use crate::config::Config;
 use crate::data::augment::{resize_image, Interp};
 use crate::data::prepare_image;
+use crate::data::volumes::prepare_volume;
+use crate::sliding_window::{sliding_window, Blend, Windows};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use ndarray::{Array3, Array4, Axis};
@@ -17,8 +20,30 @@ const PLANES_PER_BATCH: usize = 8;
 
 /// Class probabilities `[K, D0, D1, D2]` of an image.
 pub fn predict_probabilities(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Result<Array4<f32>, String> {
+    if net.is_volumetric() {
+        return predict_volume_probabilities(net, image, cfg, device);
+    }
     let [h, w, _] = image.spatial_shape();
     predict_probabilities_at(net, image, cfg, device, [h, w])
+}
+
+/// Class probabilities of a volume with a 3-D network: windows of `data.patch` every
+/// `eval.stride`, blended as `eval.blend` says, `eval.window_batch` windows per pass.
+pub fn predict_volume_probabilities(net: &Segmenter, image: &Image, cfg: &Config, device: &Device) -> Result<Array4<f32>, String> {
+    if image.spatial_dims != 3 {
+        return Err(format!("a 3-D network segments volumes; this image is 2-D ({})", image.shape_string()));
+    }
+    let volume = prepare_volume(image.data.clone(), &cfg.data)?;
+    let patch = cfg.data.patch3();
+    let windows = Windows { patch, stride: [cfg.eval.stride[0], cfg.eval.stride[1], cfg.eval.stride[2]] };
+    let blend = if cfg.eval.blend == "gaussian" { Blend::Gaussian } else { Blend::Average };
+    let channels = volume.shape()[0];
+    sliding_window(volume.view(), windows, blend, cfg.eval.window_batch, |input, n| -> Result<_, String> {
+        let x = Tensor::<5>::from_data(TensorData::new(input, [n, channels, patch[0], patch[1], patch[2]]), device);
+        let probs = net.volume_probabilities(x);
+        let k = probs.dims()[1];
+        Ok((probs.into_data().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))?, k))
+    })
 }
 
 /// Class probabilities with every plane resized to `[h, w]` (the image's own size, or the
@@ -28,7 +53,7 @@ pub fn predict_probabilities_at(net: &Segmenter, image: &Image, cfg: &Config, de
     let cfg = &cfg.data;
     let planes = prepare_image(image, cfg)?;
     let depth = image.spatial_shape()[2];
-    let [ph, pw] = cfg.patch;
+    let [ph, pw] = cfg.patch2();
     let interp = Interp::of(cfg);
     let mut out: Option<Array4<f32>> = None;
     for (chunk_index, chunk) in planes.chunks(PLANES_PER_BATCH).enumerate() {

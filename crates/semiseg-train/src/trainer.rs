@@ -9,9 +9,9 @@
 use crate::checkpoint::{self, TrainState};
 use crate::config::Config;
 use crate::data::sampler::derive_seed;
-use crate::data::{load_samples, Batch, BatchLoader, Sample, TwoStreamSampler};
+use crate::data::{Batch, BatchLoader, TrainingSet, TwoStreamSampler};
 use crate::evaluate::{evaluate, with_scoring, write_report};
-use crate::losses::one_hot;
+use crate::losses::one_hot_nd;
 use crate::methods::{self, DeviceBatch, Method};
 use crate::schedule::learning_rate;
 use burn::prelude::*;
@@ -23,7 +23,6 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// What the caller sees during training (progress bar, messages).
@@ -77,12 +76,11 @@ pub enum Outcome {
     Interrupted(usize),
 }
 
-/// The training data of a config: labeled and unlabeled 2-D samples.
+/// The training data of a config: labeled and unlabeled samples (2-D, or volumes for a 3-D
+/// network), and the cases of the other splits.
 pub struct TrainData {
-    /// Labeled samples.
-    pub labeled: Vec<Sample>,
-    /// Unlabeled samples.
-    pub unlabeled: Vec<Sample>,
+    /// Labeled and unlabeled samples.
+    pub samples: TrainingSet,
     /// Validation cases.
     pub val: Vec<Case>,
     /// Test cases.
@@ -131,8 +129,10 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
             unlabeled_cases.extend(cases.iter().map(|c| Case { label: None, ..c.clone() }));
         }
     }
-    let labeled = load_samples(&split.labeled, &cfg.data, true).map_err(|e| e.to_string())?;
-    let unlabeled = if cfg.method.name == "supervised" { Vec::new() } else { load_samples(&unlabeled_cases, &cfg.data, false).map_err(|e| e.to_string())? };
+    if cfg.method.name == "supervised" {
+        unlabeled_cases.clear();
+    }
+    let samples = TrainingSet::load(&split.labeled, &unlabeled_cases, &cfg.data, cfg.is_volumetric()).map_err(|e| e.to_string())?;
     let pick = |name: &str| -> Result<Vec<Case>, String> {
         if name.is_empty() {
             Ok(Vec::new())
@@ -142,7 +142,7 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
     };
     let (val, test) = (pick(&cfg.data.val_split)?, pick(&cfg.data.test_split)?);
     let labeled_ids = split.labeled.iter().map(|c| c.id.clone()).collect();
-    Ok(TrainData { labeled, unlabeled, val, test, splits, labeled_ids })
+    Ok(TrainData { samples, val, test, splits, labeled_ids })
 }
 
 /// The training cases split into labeled and unlabeled as `data.labeled`, `labeled_unit` and
@@ -190,11 +190,13 @@ fn write_split_lists(data: &TrainData, run: &RunDir) -> Result<(), String> {
     Ok(())
 }
 
-fn to_device(b: &Batch, classes: usize, device: &Device) -> DeviceBatch {
-    let [h, w] = b.size;
-    let images = Tensor::<4>::from_data(TensorData::new(b.images.clone(), [b.batch, b.channels, h, w]), device);
-    let one_hot = one_hot(&b.labels[..b.labeled * h * w], b.labeled, classes, h, w, device);
-    DeviceBatch { images, one_hot, labeled: b.labeled }
+/// The batch as rank-`D` tensors: images `[B, C, ...]` and the labeled part one-hot.
+fn to_device<const D: usize>(b: &Batch, classes: usize, device: &Device) -> DeviceBatch<D> {
+    let shape: Vec<usize> = [b.batch, b.channels].iter().chain(&b.size).copied().collect();
+    let images = Tensor::<D>::from_data(TensorData::new(b.images.clone(), shape), device);
+    let voxels: usize = b.size.iter().product();
+    let one_hot = one_hot_nd(&b.labels[..b.labeled * voxels], b.labeled, classes, &b.size, device);
+    DeviceBatch { images, one_hot, labeled: b.labeled, labeled_indices: b.labeled_indices.clone() }
 }
 
 fn append_log(path: &Path, record: &serde_json::Value) -> Result<(), String> {
@@ -214,7 +216,7 @@ fn truncate_log(path: &Path, iteration: usize) -> Result<(), String> {
 }
 
 /// Mean foreground `eval.select_by` metric (Dice or Jaccard) of `net` on `cases`.
-fn validation_score(method: &dyn Method, cases: &[Case], cfg: &Config) -> Result<f64, String> {
+fn validation_score<const D: usize>(method: &dyn Method<D>, cases: &[Case], cfg: &Config) -> Result<f64, String> {
     let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
     Ok(semiseg_metrics::Summary::of(&rows).overall[cfg.eval.select_by.as_str()].mean)
 }
@@ -223,21 +225,40 @@ fn validation_score(method: &dyn Method, cases: &[Case], cfg: &Config) -> Result
 pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<Outcome, String> {
     std::fs::create_dir_all(run.0.join("checkpoints")).map_err(|e| format!("{}: {e}", run.0.display()))?;
     let data = load_data(cfg)?;
+    let (n_labeled, n_unlabeled) = data.samples.counts();
     obs.message(&format!(
-        "data: {} labeled and {} unlabeled training samples, {} validation and {} test cases",
-        data.labeled.len(),
-        data.unlabeled.len(),
+        "data: {n_labeled} labeled and {n_unlabeled} unlabeled training {}, {} validation and {} test cases",
+        if cfg.is_volumetric() { "volumes" } else { "samples" },
         data.val.len(),
         data.test.len()
     ));
     let supervised = cfg.method.name == "supervised";
     let (lb, ub) = if supervised { (cfg.train.labeled_batch, 0) } else { (cfg.train.labeled_batch, cfg.train.batch - cfg.train.labeled_batch) };
-    let sampler = TwoStreamSampler::new(data.labeled.len(), data.unlabeled.len(), lb, ub, cfg.seed)
-        .ok_or_else(|| format!("{} labeled / {} unlabeled samples cannot fill batches of {lb} + {ub}", data.labeled.len(), data.unlabeled.len()))?;
+    let sampler = TwoStreamSampler::new(n_labeled, n_unlabeled, lb, ub, cfg.seed)
+        .ok_or_else(|| format!("{n_labeled} labeled / {n_unlabeled} unlabeled samples cannot fill batches of {lb} + {ub}"))?;
 
     let device = Device::flex().autodiff();
     device.seed(derive_seed(cfg.seed, 5, 0));
-    let mut method = methods::build(cfg, &device);
+    if cfg.is_volumetric() {
+        train_loop::<5>(methods::build_volume(cfg, &device), &device, data, sampler, cfg, run, resume, stop, obs)
+    } else {
+        train_loop::<4>(methods::build(cfg, &device), &device, data, sampler, cfg, run, resume, stop, obs)
+    }
+}
+
+/// The loop of [`train`] for a method on batches of rank `D`.
+#[allow(clippy::too_many_arguments)]
+fn train_loop<const D: usize>(
+    mut method: Box<dyn Method<D>>,
+    device: &Device,
+    data: TrainData,
+    sampler: TwoStreamSampler,
+    cfg: &Config,
+    run: &RunDir,
+    resume: bool,
+    stop: &AtomicBool,
+    obs: &mut dyn Observer,
+) -> Result<Outcome, String> {
     let mut state = TrainState { iteration: 0, best_score: None, best_iteration: None };
     if resume {
         let (s, parts) = checkpoint::load(&run.checkpoint("last"))?;
@@ -254,14 +275,14 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         obs.message("warning: the validation split is the test split: the best checkpoint is chosen on test data (reports say so)");
     }
     let total = cfg.train.iterations;
-    let mut loader = BatchLoader::start(Arc::new(data.labeled), Arc::new(data.unlabeled), sampler, &cfg.data, cfg.seed, state.iteration, total);
-    let save = |state: &TrainState, method: &dyn Method, name: &str| checkpoint::save(&run.checkpoint(name), state, &method.save()).map_err(|e| e.to_string());
+    let mut loader = BatchLoader::start(data.samples.batches(sampler, &cfg.data, cfg.seed), &cfg.data, state.iteration, total);
+    let save = |state: &TrainState, method: &dyn Method<D>, name: &str| checkpoint::save(&run.checkpoint(name), state, &method.save()).map_err(|e| e.to_string());
 
     while state.iteration < total {
         let t = state.iteration;
         let started = Instant::now();
         let batch = loader.next_batch().ok_or("batch workers stopped")?;
-        let db = to_device(&batch, cfg.model.classes, &device);
+        let db = to_device::<D>(&batch, cfg.model.classes, device);
         device.seed(derive_seed(cfg.seed, 4, t as u64));
         let terms = method.terms(&db, t);
         let mut loss: Option<Tensor<1>> = None;
@@ -331,9 +352,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
 /// Evaluates checkpoint `name` of `run` on `cases`, writing `eval/test_<name>/`.
 pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: &mut dyn Observer) -> Result<f64, String> {
     let (state, parts) = checkpoint::load(&run.checkpoint(name))?;
-    let mut method = methods::build(cfg, &Device::flex().autodiff());
-    method.load(&parts)?;
-    let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
+    let rows = evaluate(&methods::inference_net_from(cfg, &parts)?, cases, cfg, &Device::flex(), &|| {})?;
     let meta = json!({
         "checkpoint": name, "iteration": state.iteration, "split": cfg.data.test_split,
         "selection": match (name, cfg.data.val_split == cfg.data.test_split) {
@@ -374,9 +393,7 @@ pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<LoadedRun, Strin
     };
     let cfg = Config::from_file(&run_dir.join("config.toml"), &[]).map_err(|e| e.to_string())?;
     let (state, parts) = checkpoint::load(&ckpt)?;
-    let mut method = methods::build(&cfg, &Device::flex().autodiff());
-    method.load(&parts)?;
-    Ok(LoadedRun { net: method.inference_net(), cfg, dir: run_dir, iteration: state.iteration })
+    Ok(LoadedRun { net: methods::inference_net_from(&cfg, &parts)?, cfg, dir: run_dir, iteration: state.iteration })
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Background workers that build batch `t` (sample, augment, resize, stack) ahead of the trainer.
+//! The batch of a 2-D config is built here; volumes have theirs in `volumes`.
 //!
 //! Worker `w` of `W` builds batches `start + w`, `start + w + W`, ... into its own bounded
 //! channel; the trainer takes them round-robin, so batches arrive in order and each is a pure
@@ -19,18 +20,20 @@ use std::thread::JoinHandle;
 pub struct Batch {
     /// The iteration it belongs to.
     pub iteration: usize,
-    /// `[B, C, H, W]` row-major.
+    /// `[B, C, ...size]` row-major.
     pub images: Vec<f32>,
-    /// `[B, H, W]` class indices (zeros for unlabeled samples).
+    /// `[B, ...size]` class indices (zeros for unlabeled samples).
     pub labels: Vec<u8>,
     /// Batch size B.
     pub batch: usize,
     /// How many of the B are labeled (the first ones).
     pub labeled: usize,
+    /// Index of each labeled sample in the labeled set (CAML keys its memory by it).
+    pub labeled_indices: Vec<usize>,
     /// Channels C.
     pub channels: usize,
-    /// `[H, W]`.
-    pub size: [usize; 2],
+    /// Spatial size: `[H, W]`, or `[H, W, D]` for volumes.
+    pub size: Vec<usize>,
 }
 
 /// Builds one batch.
@@ -38,7 +41,7 @@ pub fn build_batch(t: usize, labeled: &[Sample], unlabeled: &[Sample], sampler: 
     let (li, ui) = sampler.batch(t);
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, 3, t as u64));
     let interp = Interp::of(cfg);
-    let [h, w] = cfg.patch;
+    let [h, w] = cfg.patch2();
     let mut images = Vec::new();
     let mut labels = Vec::new();
     let picks = li.iter().map(|&i| &labeled[i]).chain(ui.iter().map(|&i| &unlabeled[i]));
@@ -46,7 +49,7 @@ pub fn build_batch(t: usize, labeled: &[Sample], unlabeled: &[Sample], sampler: 
     for (k, s) in picks.enumerate() {
         let use_label = k < li.len();
         let extra = Extra { crop: cfg.random_crop, brightness: cfg.brightness, contrast: cfg.contrast };
-        let (img, lab) = augment_with(&s.image, if use_label { s.label.as_ref() } else { None }, &cfg.augment, extra, cfg.patch, interp, &mut rng);
+        let (img, lab) = augment_with(&s.image, if use_label { s.label.as_ref() } else { None }, &cfg.augment, extra, cfg.patch2(), interp, &mut rng);
         channels = img.shape()[0];
         images.extend(img.iter());
         match lab {
@@ -54,7 +57,7 @@ pub fn build_batch(t: usize, labeled: &[Sample], unlabeled: &[Sample], sampler: 
             None => labels.extend(std::iter::repeat_n(0u8, h * w)),
         }
     }
-    Batch { iteration: t, images, labels, batch: li.len() + ui.len(), labeled: li.len(), channels, size: cfg.patch }
+    Batch { iteration: t, images, labels, batch: li.len() + ui.len(), labeled: li.len(), labeled_indices: li, channels, size: vec![h, w] }
 }
 
 /// Prefetching batch producer.
@@ -65,18 +68,19 @@ pub struct BatchLoader {
 }
 
 impl BatchLoader {
-    /// Starts `cfg.workers` threads producing batches `start..end`.
-    pub fn start(labeled: Arc<Vec<Sample>>, unlabeled: Arc<Vec<Sample>>, sampler: TwoStreamSampler, cfg: &DataConfig, seed: u64, start: usize, end: usize) -> Self {
+    /// Starts `cfg.workers` threads producing batches `start..end` with `make` (a pure function
+    /// of the iteration).
+    pub fn start(make: Arc<dyn Fn(usize) -> Batch + Send + Sync>, cfg: &DataConfig, start: usize, end: usize) -> Self {
         let workers = cfg.workers.max(1);
         let mut receivers = Vec::new();
         let mut handles = Vec::new();
         for w in 0..workers {
             let (tx, rx) = sync_channel(cfg.prefetch.max(1));
-            let (lab, unl, smp, c) = (labeled.clone(), unlabeled.clone(), sampler.clone(), cfg.clone());
+            let make = make.clone();
             handles.push(std::thread::spawn(move || {
                 let mut t = start + w;
                 while t < end {
-                    if tx.send(build_batch(t, &lab, &unl, &smp, &c, seed)).is_err() {
+                    if tx.send(make(t)).is_err() {
                         return; // trainer stopped
                     }
                     t += workers;

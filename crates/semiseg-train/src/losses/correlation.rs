@@ -9,8 +9,17 @@ use burn::tensor::activation::softmax;
 /// The loss from unlabeled features of models V and A (`[R, F]`, the same rows) and the memory
 /// `[K, F]` (detached by the caller), at temperature τ (0.1 in CAML).
 pub fn omni_correlation(features_v: Tensor<2>, features_a: Tensor<2>, memory: Tensor<2>, temperature: f64) -> Tensor<1> {
+    omni_correlation_with(features_v, features_a, memory, temperature, false, false)
+}
+
+/// [`omni_correlation`] with the two fixes of the reference's quirks as options: L2-normalised
+/// rows (`normalize`) and model A's correlations as a fixed target (`detach_target`).
+pub fn omni_correlation_with(features_v: Tensor<2>, features_a: Tensor<2>, memory: Tensor<2>, temperature: f64, normalize: bool, detach_target: bool) -> Tensor<1> {
     let rows = features_v.dims()[0];
-    let correlate = |u: Tensor<2>| softmax(u.matmul(memory.clone().transpose()) / temperature, 1);
+    let unit = |x: Tensor<2>| if normalize { x.clone() / x.powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12) } else { x };
+    let memory = unit(memory);
+    let correlate = |u: Tensor<2>| softmax(unit(u).matmul(memory.clone().transpose()) / temperature, 1);
     let (c_v, c_a) = (correlate(features_v), correlate(features_a));
+    let c_a = if detach_target { c_a.detach() } else { c_a };
     -(c_a * (c_v + 1e-8).log()).sum() / rows as f64
 }

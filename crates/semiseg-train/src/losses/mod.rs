@@ -39,6 +39,18 @@ pub fn ce_dice<const D: usize>(logits: Tensor<D>, one_hot: Tensor<D>) -> Tensor<
     (cross_entropy(logits, one_hot.clone()) + dice_loss(probs, one_hot)) * 0.5
 }
 
+/// UA-MT's supervised loss (`train_LA.py`): `0.5·(CE + Dice_fg)`, the Dice on the foreground
+/// probabilities only, with squares and ε = 1e-5 (`losses.dice_loss`), over the whole batch.
+/// Two classes.
+pub fn ce_foreground_dice<const D: usize>(logits: Tensor<D>, one_hot: Tensor<D>) -> Tensor<1> {
+    let p = softmax(logits.clone(), 1).narrow(1, 1, 1);
+    let y = one_hot.clone().narrow(1, 1, 1);
+    let eps = 1e-5;
+    let inter = (p.clone() * y.clone()).sum();
+    let dice = (inter * 2.0 + eps) / (p.powi_scalar(2).sum() + y.powi_scalar(2).sum() + eps);
+    (cross_entropy(logits, one_hot) + dice.neg() + 1.0) * 0.5
+}
+
 /// Mean squared difference of two tensors.
 pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
     (a - b).powi_scalar(2).mean()
@@ -46,14 +58,23 @@ pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
 
 /// One-hot `[N, K, H, W]` of class indices `[N, H, W]` (host data), as a float tensor.
 pub fn one_hot(labels: &[u8], n: usize, k: usize, h: usize, w: usize, device: &Device) -> Tensor<4> {
-    let mut data = vec![0f32; n * k * h * w];
+    one_hot_nd(labels, n, k, &[h, w], device)
+}
+
+/// One-hot `[N, K, ...size]` of class indices `[N, ...size]` (host data; `size` has `D − 2`
+/// sides), as a float tensor. Indices ≥ K get no class.
+pub fn one_hot_nd<const D: usize>(labels: &[u8], n: usize, k: usize, size: &[usize], device: &Device) -> Tensor<D> {
+    assert_eq!(size.len() + 2, D, "one-hot of rank {D} needs {} spatial sides", D - 2);
+    let voxels: usize = size.iter().product();
+    let mut data = vec![0f32; n * k * voxels];
     for b in 0..n {
-        for p in 0..h * w {
-            let c = labels[b * h * w + p] as usize;
+        for p in 0..voxels {
+            let c = labels[b * voxels + p] as usize;
             if c < k {
-                data[(b * k + c) * h * w + p] = 1.0;
+                data[(b * k + c) * voxels + p] = 1.0;
             }
         }
     }
-    Tensor::from_data(burn::tensor::TensorData::new(data, [n, k, h, w]), device)
+    let shape: Vec<usize> = [n, k].iter().chain(size).copied().collect();
+    Tensor::from_data(burn::tensor::TensorData::new(data, shape), device)
 }

@@ -4,18 +4,26 @@
 //! The trainer sums `weight · value` over the terms, so every term can be switched off or
 //! reweighted from the config (`method.weights.<term>`), and logs each term on its own.
 
+pub mod backbone;
+mod caml;
+pub mod caml_memory;
 mod cct;
 mod clcc;
 mod cps;
+mod fbanet;
+mod mcnet;
 mod mean_teacher;
 mod mgcc;
 mod supervised;
 mod ua_mt;
 
+pub use caml::{caml_config, CamlMethod};
 pub use cct::{cct_loss, Cct};
+pub use fbanet::{fbanet_config, FbaNetMethod};
+pub use mcnet::{mcnet_terms, McNet};
 pub use clcc::{clcc_consistency, Clcc};
 pub use cps::{cps_loss, Cps};
-pub use mean_teacher::{mean_teacher_loss, MeanTeacher};
+pub use mean_teacher::{mean_teacher_loss, teacher_consistency, MeanTeacher};
 pub use mgcc::{mgcc_bce_dice, mgcc_loss, MgccMethod};
 pub use supervised::Supervised;
 pub use ua_mt::{ua_mt_consistency, UaMt, PASSES};
@@ -26,10 +34,10 @@ use burn::optim::{decay::WeightDecayConfig, momentum::MomentumConfig, AdamWConfi
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::module::Module;
-use semiseg_nn::nets::{Segmenter, UNet, UNetConfig};
+use semiseg_nn::nets::{Segmenter, UNet, UNetConfig, VNet};
 
 /// Method names accepted in `method.name`.
-pub const NAMES: [&str; 7] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps", "clcc", "mgcc"];
+pub const NAMES: [&str; 10] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps", "clcc", "mgcc", "mcnet", "caml", "fbanet"];
 
 /// The loss terms of a method (keys of `method.weights`).
 pub fn terms_of(method: &str) -> Vec<&'static str> {
@@ -37,6 +45,8 @@ pub fn terms_of(method: &str) -> Vec<&'static str> {
         "supervised" => vec!["supervised"],
         "cps" => vec!["supervised", "cps"],
         "clcc" => vec!["supervised", "contrast", "consistency"],
+        "caml" => vec!["supervised", "consistency", "correlation"],
+        "fbanet" => vec!["supervised", "consistency", "contrast"],
         _ => vec!["supervised", "consistency"],
     }
 }
@@ -51,33 +61,36 @@ pub struct Term {
     pub weight: f64,
 }
 
-/// A training batch on the device.
-pub struct DeviceBatch {
-    /// `[B, C, H, W]`.
-    pub images: Tensor<4>,
-    /// One-hot labels of the labeled part `[L, K, H, W]`.
-    pub one_hot: Tensor<4>,
+/// A training batch on the device: rank 4 (`[B, C, H, W]`) for 2-D networks, rank 5
+/// (`[B, C, H, W, D]`) for 3-D ones.
+pub struct DeviceBatch<const D: usize = 4> {
+    /// `[B, C, ...]`.
+    pub images: Tensor<D>,
+    /// One-hot labels of the labeled part `[L, K, ...]`.
+    pub one_hot: Tensor<D>,
     /// L: the first L samples are labeled.
     pub labeled: usize,
+    /// Index of each labeled sample in the labeled set.
+    pub labeled_indices: Vec<usize>,
 }
 
-impl DeviceBatch {
+impl<const D: usize> DeviceBatch<D> {
     /// The labeled part of the images.
-    pub fn labeled_images(&self) -> Tensor<4> {
+    pub fn labeled_images(&self) -> Tensor<D> {
         self.images.clone().narrow(0, 0, self.labeled)
     }
 
     /// The unlabeled part of the images.
-    pub fn unlabeled_images(&self) -> Tensor<4> {
+    pub fn unlabeled_images(&self) -> Tensor<D> {
         let b = self.images.dims()[0];
         self.images.clone().narrow(0, self.labeled, b - self.labeled)
     }
 }
 
-/// What every method does.
-pub trait Method {
+/// What every method does, on batches of rank `D`.
+pub trait Method<const D: usize = 4> {
     /// The named loss terms of one batch at 0-based iteration `t`.
-    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term>;
+    fn terms(&mut self, batch: &DeviceBatch<D>, t: usize) -> Vec<Term>;
     /// Applies the gradients of the summed loss with learning rate `lr`.
     fn apply(&mut self, grads: Gradients, lr: f64);
     /// Called after each step (EMA updates).
@@ -93,19 +106,19 @@ pub trait Method {
 /// A method that trains one network: it gives the loss terms, and its [`Trained`] network does
 /// the rest (the optimizer step, prediction, checkpoint parts `net` and `optim`) through the
 /// blanket [`Method`] implementation below.
-pub trait OneNetwork {
+pub trait OneNetwork<const D: usize = 4> {
     /// The network.
     type Net: Module + Clone + Into<Segmenter>;
     /// The named loss terms of one batch at 0-based iteration `t`.
-    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term>;
+    fn terms(&mut self, batch: &DeviceBatch<D>, t: usize) -> Vec<Term>;
     /// The network and its optimizer.
     fn trained(&self) -> &Trained<Self::Net>;
     /// The network and its optimizer, to update.
     fn trained_mut(&mut self) -> &mut Trained<Self::Net>;
 }
 
-impl<T: OneNetwork> Method for T {
-    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
+impl<const D: usize, T: OneNetwork<D>> Method<D> for T {
+    fn terms(&mut self, batch: &DeviceBatch<D>, t: usize) -> Vec<Term> {
         OneNetwork::terms(self, batch, t)
     }
 
@@ -184,15 +197,41 @@ pub fn optimizer(cfg: &Config) -> ModuleOptimizer {
     }
 }
 
-/// Builds the method of the config on the training `device`.
+/// Builds the method of a 2-D config on the training `device`.
 pub fn build(cfg: &Config, device: &Device) -> Box<dyn Method> {
     match cfg.method.name.as_str() {
         _ if cfg.model.name == "projunet" => Box::new(Clcc::new(cfg, device)),
         _ if cfg.model.name == "mgcc" => Box::new(MgccMethod::new(cfg, device)),
-        "supervised" => Box::new(Supervised::new(cfg, device)),
-        "ua_mt" => Box::new(UaMt::new(cfg, device)),
+        "supervised" => Box::new(Supervised::<UNet>::new(cfg, device)),
+        "ua_mt" => Box::new(UaMt::<UNet>::new(cfg, device)),
         "cct" => Box::new(Cct::new(cfg, device)),
         "cps" => Box::new(Cps::new(cfg, device)),
-        _ => Box::new(MeanTeacher::new(cfg, device)),
+        _ => Box::new(MeanTeacher::<UNet>::new(cfg, device)),
+    }
+}
+
+/// Builds the method of a 3-D config (V-Net family) on the training `device`.
+pub fn build_volume(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
+    match cfg.method.name.as_str() {
+        "caml" => Box::new(CamlMethod::new(cfg, device)),
+        "fbanet" => Box::new(FbaNetMethod::new(cfg, device)),
+        "mcnet" => Box::new(McNet::new(cfg, device)),
+        "supervised" => Box::new(Supervised::<VNet>::new(cfg, device)),
+        "ua_mt" => Box::new(UaMt::<VNet>::new(cfg, device)),
+        _ => Box::new(MeanTeacher::<VNet>::new(cfg, device)),
+    }
+}
+
+/// The inference network of the config's method restored from checkpoint `parts`.
+pub fn inference_net_from(cfg: &Config, parts: &[Part]) -> Result<Segmenter, String> {
+    let device = Device::flex().autodiff();
+    if cfg.is_volumetric() {
+        let mut method = build_volume(cfg, &device);
+        method.load(parts)?;
+        Ok(method.inference_net())
+    } else {
+        let mut method = build(cfg, &device);
+        method.load(parts)?;
+        Ok(method.inference_net())
     }
 }

@@ -2,82 +2,86 @@
 //! mean teacher whose consistency only counts pixels where the teacher is confident. The
 //! uncertainty is the entropy of the mean softmax over T = 8 noisy teacher passes; the
 //! threshold `(0.75 + 0.25·rampup(t, T_max))·ln 2` grows with training; the loss is
-//! `Σ mask·(p_s − p_t)² / (2·Σ mask + 1e-16)`.
+//! `Σ mask·(p_s − p_t)² / (2·Σ mask + 1e-16)`. The same in 3-D with a V-Net (UA-MT's
+//! `train_LA.py`: the same passes, threshold and mask).
 
-use super::mean_teacher::{teacher_noise, MeanTeacher};
+use super::backbone::Backbone;
+use super::mean_teacher::{consistency_at, teacher_noise, MeanTeacher};
 use super::{DeviceBatch, Method, Term};
 use crate::checkpoint::Part;
 use crate::config::Config;
-use crate::losses::ce_dice;
 use crate::schedule::sigmoid_rampup;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
-use semiseg_nn::nets::Segmenter;
+use semiseg_nn::nets::{Segmenter, UNet};
 
 /// Stochastic teacher passes.
 pub const PASSES: usize = 8;
 
 /// The masked consistency from the student's unlabeled logits, the teacher's logits on a noisy
-/// copy, and the `PASSES` teacher probability maps `[T, U, K, H, W]` (flattened as `[T·U, K, H, W]`).
-pub fn ua_mt_consistency(student_u: Tensor<4>, teacher_u: Tensor<4>, passes: Tensor<4>, threshold: f64) -> Tensor<1> {
-    let [u, k, h, w] = student_u.dims();
-    let mean = passes.reshape([PASSES, u, k, h, w]).mean_dim(0).reshape([u, k, h, w]);
+/// copy, and the `PASSES` teacher probability maps `[T, U, K, ...]` (flattened as `[T·U, K, ...]`).
+pub fn ua_mt_consistency<const D: usize>(student_u: Tensor<D>, teacher_u: Tensor<D>, passes: Tensor<D>, threshold: f64) -> Tensor<1> {
+    let dims = student_u.dims();
+    let mean = passes.reshape([PASSES as i32, -1]).mean_dim(0).reshape(dims);
     let uncertainty = (mean.clone() * (mean + 1e-6).log()).sum_dim(1).neg(); // [U, 1, H, W]
     let mask = uncertainty.lower_elem(threshold).float().detach();
-    let dist = (softmax(student_u, 1) - softmax(teacher_u, 1).detach()).powi_scalar(2); // [U, K, H, W]
+    let dist = (softmax(student_u, 1) - softmax(teacher_u, 1).detach()).powi_scalar(2); // [U, K, ...]
     (dist * mask.clone()).sum() / (mask.sum() * 2.0 + 1e-16)
 }
 
 /// Mean teacher with an uncertainty mask.
-pub struct UaMt {
-    inner: MeanTeacher,
+pub struct UaMt<N = UNet> {
+    inner: MeanTeacher<N>,
     cfg: Config,
 }
 
-impl UaMt {
+impl<N: burn::module::Module + Clone> UaMt<N> {
     /// Builds student, teacher and optimizer.
-    pub fn new(cfg: &Config, device: &Device) -> Self {
+    pub fn new<const D: usize>(cfg: &Config, device: &Device) -> Self
+    where
+        N: Backbone<D>,
+    {
         Self { inner: MeanTeacher::new(cfg, device), cfg: cfg.clone() }
     }
 }
 
-impl Method for UaMt {
-    fn terms(&mut self, batch: &DeviceBatch, t: usize) -> Vec<Term> {
+impl<const D: usize, N: Backbone<D>> Method<D> for UaMt<N> {
+    fn terms(&mut self, batch: &DeviceBatch<D>, t: usize) -> Vec<Term> {
         let b = batch.images.dims()[0];
         let student = self.inner.student_forward(batch.images.clone());
         let x_u = batch.unlabeled_images();
         let teacher_u = self.inner.teacher_forward(teacher_noise(x_u.clone()));
         // SSL4MIS: the unlabeled batch repeated twice, T/2 noisy passes of 2U samples each.
         let repeated = Tensor::cat(vec![x_u.clone(), x_u], 0);
-        let passes: Vec<Tensor<4>> = (0..PASSES / 2).map(|_| softmax(self.inner.teacher_forward(teacher_noise(repeated.clone())), 1)).collect();
+        let passes: Vec<Tensor<D>> = (0..PASSES / 2).map(|_| softmax(self.inner.teacher_forward(teacher_noise(repeated.clone())), 1)).collect();
         let passes = Tensor::cat(passes, 0);
         let threshold = (0.75 + 0.25 * sigmoid_rampup(t as f64, self.cfg.train.iterations as f64)) * std::f64::consts::LN_2;
-        let sup = ce_dice(student.clone().narrow(0, 0, batch.labeled), batch.one_hot.clone());
+        let sup = N::supervised_loss(student.clone().narrow(0, 0, batch.labeled), batch.one_hot.clone());
         let cons = ua_mt_consistency(student.narrow(0, batch.labeled, b - batch.labeled), teacher_u, passes, threshold);
         vec![
             Term { name: "supervised", value: sup, weight: self.cfg.term_weight("supervised") },
-            Term { name: "consistency", value: cons, weight: MeanTeacher::consistency_at(&self.cfg, t) },
+            Term { name: "consistency", value: cons, weight: consistency_at(&self.cfg, t) },
         ]
     }
 
     fn apply(&mut self, grads: Gradients, lr: f64) {
-        self.inner.apply(grads, lr);
+        Method::<D>::apply(&mut self.inner, grads, lr);
     }
 
     fn after_step(&mut self, t: usize) {
-        self.inner.after_step(t);
+        Method::<D>::after_step(&mut self.inner, t);
     }
 
     fn inference_net(&self) -> Segmenter {
-        self.inner.inference_net()
+        Method::<D>::inference_net(&self.inner)
     }
 
     fn save(&self) -> Vec<Part> {
-        self.inner.save()
+        Method::<D>::save(&self.inner)
     }
 
     fn load(&mut self, parts: &[Part]) -> Result<(), String> {
-        self.inner.load(parts)
+        Method::<D>::load(&mut self.inner, parts)
     }
 }
