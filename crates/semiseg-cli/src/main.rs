@@ -25,6 +25,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Segment new images with a trained checkpoint, in their own format and geometry.
     Predict(cmd::predict::Args),
+    /// Make a run from a PyTorch checkpoint of the reference code (V-Net / MC-Net+, CAML, FBA-Net).
+    Import(cmd::import::Args),
     /// Draw loss and validation curves and prediction overlays of a run (PNG in <run>/plots/).
     Report(cmd::report::Args),
     /// Inspect and convert datasets (PNG/JPG folders, NIfTI, nnU-Net/MSD, SSL4MIS/UA-MT h5, NPY).
@@ -46,6 +48,7 @@ fn main() {
         Command::Train(a) => cmd::train::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
+        Command::Import(a) => cmd::import::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Data(a) => cmd::data::run(a),
         Command::Metrics(a) => cmd::metrics::run(a),

@@ -17,5 +17,6 @@ pub mod nets;
 pub mod import;
 pub mod init;
 pub mod params;
+pub mod pytorch;
 
 pub use burn;

@@ -75,6 +75,11 @@ pub struct DataConfig {
     pub random_split: Vec<f64>,
     /// Seed of `random_split` (recorded in the run's config).
     pub split_seed: u64,
+    /// Validation held out of training, for datasets without a validation list (LA ships
+    /// train and test lists only): this many patients, drawn with `split_seed` from the
+    /// unlabeled part of the training split and removed from training. `val_split` must then
+    /// be empty. Written to `<run>/splits/val_holdout.list`.
+    pub val_holdout: usize,
     /// Extra folders of unlabeled images (e.g. diffusion samples), appended after the train split.
     pub unlabeled_dirs: Vec<PathBuf>,
     /// Number of labeled training units (cases or patients, see `labeled_unit`), drawn as
@@ -299,6 +304,7 @@ impl Default for DataConfig {
             test_split: "test".into(),
             random_split: Vec::new(),
             split_seed: 42,
+            val_holdout: 0,
             unlabeled_dirs: Vec::new(),
             labeled: 7,
             labeled_unit: "patients".into(),
@@ -527,6 +533,9 @@ impl Config {
         }
         if !(0.0..1.0).contains(&self.method.ema_decay) {
             return bad("method.ema_decay", self.method.ema_decay.to_string(), "in [0, 1)");
+        }
+        if self.data.val_holdout > 0 && !self.data.val_split.is_empty() {
+            return bad("data.val_holdout", self.data.val_holdout.to_string(), &format!("validation comes from a list (data.val_split = \"{}\") or is held out, not both: set data.val_split = \"\"", self.data.val_split));
         }
         if self.data.labeled == 0 {
             return bad("data.labeled", "0".into(), "at least 1");

@@ -14,6 +14,7 @@ pub mod data;
 pub mod diffusion;
 pub mod ema;
 pub mod evaluate;
+pub mod import;
 pub mod infer;
 pub mod losses;
 pub mod methods;

@@ -122,7 +122,7 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
     if split.labeled.is_empty() {
         return Err(format!("{}: split '{}' has no labeled case", cfg.data.root.display(), cfg.data.train_split));
     }
-    let mut unlabeled_cases = split.unlabeled;
+    let (held_out, mut unlabeled_cases) = hold_out(split.unlabeled, cfg)?;
     for dir in &cfg.data.unlabeled_dirs {
         let extra = semiseg_data::layout::detect(dir).map_err(|e| e.to_string())?;
         for cases in extra.splits.values() {
@@ -140,9 +140,30 @@ pub fn load_data(cfg: &Config) -> Result<TrainData, String> {
             Ok(split_cases(&splits, name, cfg)?.to_vec())
         }
     };
-    let (val, test) = (pick(&cfg.data.val_split)?, pick(&cfg.data.test_split)?);
+    let (val, test) = (if held_out.is_empty() { pick(&cfg.data.val_split)? } else { held_out.clone() }, pick(&cfg.data.test_split)?);
     let labeled_ids = split.labeled.iter().map(|c| c.id.clone()).collect();
+    let mut splits = splits;
+    if !held_out.is_empty() {
+        splits.insert("val_holdout".into(), held_out);
+    }
     Ok(TrainData { samples, val, test, splits, labeled_ids })
+}
+
+/// `data.val_holdout` patients of `unlabeled` (labeled cases only), drawn with `split_seed`, and
+/// the rest; nothing held out when it is 0.
+fn hold_out(unlabeled: Vec<Case>, cfg: &Config) -> Result<(Vec<Case>, Vec<Case>), String> {
+    let n = cfg.data.val_holdout;
+    if n == 0 {
+        return Ok((Vec::new(), unlabeled));
+    }
+    let pool: Vec<Case> = unlabeled.iter().filter(|c| c.label.is_some()).cloned().collect();
+    let drawn = select_labeled(&pool, LabeledSelection { n, unit: LabeledUnit::Patients, draw: LabeledDraw::Shuffled { seed: cfg.data.split_seed } }, &|_| String::new()).labeled;
+    let patients: std::collections::BTreeSet<&str> = drawn.iter().map(|c| c.patient.as_str()).collect();
+    if patients.len() < n {
+        return Err(format!("data.val_holdout = {n}: the unlabeled part of split '{}' has only {} labeled patients", cfg.data.train_split, patients.len()));
+    }
+    let rest = unlabeled.into_iter().filter(|c| !patients.contains(c.patient.as_str())).collect();
+    Ok((drawn, rest))
 }
 
 /// The training cases split into labeled and unlabeled as `data.labeled`, `labeled_unit` and

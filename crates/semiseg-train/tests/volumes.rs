@@ -186,3 +186,50 @@ fn a_predicted_volume_keeps_the_input_geometry() {
     let sums: Vec<f32> = (0..voxels).map(|i| probs.iter().skip(i).step_by(voxels).sum()).collect();
     assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-4), "class probabilities sum to 1 per voxel");
 }
+
+#[test]
+fn validation_can_be_held_out_of_the_unlabeled_cases() {
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let mut cfg = config(&d.path().join("data"), "vnet", "mcnet", "[0, 1]");
+    cfg.data.val_holdout = 2;
+    let e = cfg.check().unwrap_err().to_string();
+    assert!(e.contains("data.val_holdout") && e.contains("val_split"), "{e}");
+    cfg.data.val_split = String::new();
+    cfg.check().unwrap();
+    let data = semiseg_train::trainer::load_data(&cfg).unwrap();
+    // 6 training volumes: the first 2 labeled, 2 of the other 4 held out, 2 left unlabeled
+    assert_eq!(data.samples.counts(), (2, 2));
+    let val: Vec<&str> = data.val.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(val.len(), 2);
+    assert!(val.iter().all(|id| !data.labeled_ids.iter().any(|l| l == id) && ["v02", "v03", "v04", "v05"].contains(id)), "{val:?}");
+    assert_eq!(data.splits["val_holdout"].len(), 2, "the held-out cases are on record");
+}
+
+#[test]
+fn a_pytorch_checkpoint_becomes_a_run_that_predicts_like_pytorch() {
+    use semiseg_nn::burn::prelude::*;
+    use semiseg_nn::burn::tensor::activation::softmax;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../semiseg-nn/tests/fixtures/pth");
+    let npy = |name: &str| -> Tensor<5> {
+        let a: ndarray::ArrayD<f32> = ndarray_npy::read_npy(fixtures.join(format!("{name}.npy"))).unwrap();
+        let shape: [usize; 5] = a.shape().try_into().unwrap();
+        Tensor::from_data(semiseg_nn::burn::tensor::TensorData::new(a.iter().copied().collect::<Vec<_>>(), shape), &Device::flex())
+    };
+    let d = tempfile::tempdir().unwrap();
+    for (model, up, pth, logits) in [("caml", "[0]", "caml.pth", "caml_eval_v"), ("fbanet", "[0, 1, 2]", "fbanet_plus.pth", "fba_eval_out0")] {
+        let cfg = config(d.path(), model, model, up);
+        let run = RunDir(d.path().join(model));
+        semiseg_train::import::import_run(&cfg, &fixtures.join(pth), None, &run, "last").unwrap();
+        let loaded = load_run(Some(&run.0), "last").unwrap();
+        let got = loaded.net.volume_probabilities(npy("x"));
+        let want = softmax(npy(logits), 1);
+        let err = (got - want).abs().max().into_scalar::<f32>();
+        assert!(err < 1e-4, "{model}: probabilities differ from PyTorch's by {err}");
+    }
+    // a 2-D config is refused, naming what is read
+    let mut cfg = config(d.path(), "caml", "caml", "[0]");
+    cfg.model.name = "unet2d".into();
+    let e = semiseg_train::import::import_run(&cfg, &fixtures.join("caml.pth"), None, &RunDir(d.path().join("x")), "last").unwrap_err();
+    assert!(e.contains("3-D networks"), "{e}");
+}

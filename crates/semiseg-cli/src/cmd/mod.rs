@@ -6,6 +6,7 @@ mod bench_net3d;
 pub mod compare;
 pub mod data;
 pub mod eval;
+pub mod import;
 pub mod metrics;
 pub mod predict;
 pub mod synth;

@@ -10,6 +10,7 @@ use super::vnet::{UpKind, VDecoder, VEncoder};
 use crate::blocks::{MlpHead, SampleAttention, SampleAttentionConfig};
 use burn::config::Config;
 use burn::module::Module;
+use crate::pytorch::{linear_or_norm, transformer_layer_source, vnet_part_key, Source};
 use burn::prelude::*;
 
 /// Configuration of a [`Caml`].
@@ -86,6 +87,37 @@ impl CamlConfig {
 }
 
 impl Caml {
+    /// Where each parameter is in a state dict of the reference's `CAML3d_v1` (`encoder1`,
+    /// `encoder2` with `intra_attention` / `inter_attention`, `decoder1` transposed, `decoder2`
+    /// trilinear, `projection_head{1,2}`, `prediction_head{1,2}`), for [`crate::pytorch`].
+    pub fn pytorch_source(path: &str) -> Option<Source> {
+        let (part, inner) = path.split_once('.')?;
+        match part {
+            "encoder1" | "encoder2" => vnet_part_key(inner, false).map(|k| Source::plain(format!("{part}.{k}"))),
+            "decoder1" => vnet_part_key(inner, true).map(|k| Source::plain(format!("decoder1.{k}"))),
+            "decoder2" => vnet_part_key(inner, false).map(|k| Source::plain(format!("decoder2.{k}"))),
+            "attention" => {
+                let (which, rest) = inner.split_once('.')?;
+                let prefix = match which {
+                    "intra" => "encoder2.intra_attention.encoder_layers",
+                    "inter" => "encoder2.inter_attention.encoder_layers",
+                    _ => return None,
+                };
+                transformer_layer_source(prefix, rest)
+            }
+            head if head.contains("_head") => {
+                let (layer, p) = inner.split_once('.')?;
+                match layer {
+                    "first" => Some(linear_or_norm(&format!("{head}.0"), p, true)),
+                    "norm" => Some(linear_or_norm(&format!("{head}.1"), p, false)),
+                    "second" => Some(linear_or_norm(&format!("{head}.3"), p, true)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// Both models (training: the attention is active on an autodiff device).
     pub fn forward_both(&self, x: Tensor<5>) -> CamlOutput {
         let (logits_v, features_v) = self.decoder1.forward(self.encoder1.forward(x.clone()));

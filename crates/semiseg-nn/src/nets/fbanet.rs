@@ -12,6 +12,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig3d};
+use crate::pytorch::{linear_or_norm, vnet_part_key, Source};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
@@ -108,6 +109,31 @@ impl FbaNetConfig {
 }
 
 impl FbaNet {
+    /// Where each parameter is in a state dict of the reference's `FBAnet` (`encoder`,
+    /// `decoder{1,2,3}` of up types 0, 1, 2, each with `cm.activation_head`, `cm.bn_head`,
+    /// `f_mlp.0`, `b_mlp.0`), for [`crate::pytorch`].
+    pub fn pytorch_source(path: &str) -> Option<Source> {
+        let s: Vec<&str> = path.splitn(4, '.').collect();
+        match s.as_slice() {
+            ["vnet", "encoder", rest @ ..] => vnet_part_key(&rest.join("."), false).map(|k| Source::plain(format!("encoder.{k}"))),
+            ["vnet", "decoders", d, rest] => {
+                let d: usize = d.parse().ok()?;
+                vnet_part_key(rest, d == 0).map(|k| Source::plain(format!("decoder{}.{k}", d + 1)))
+            }
+            ["contrast", d, layer, p] => {
+                let decoder = format!("decoder{}", d.parse::<usize>().ok()? + 1);
+                match *layer {
+                    "conv" => Some(Source::plain(format!("{decoder}.cm.activation_head.{p}"))),
+                    "norm" => Some(linear_or_norm(&format!("{decoder}.cm.bn_head"), p, false)),
+                    "foreground" => Some(linear_or_norm(&format!("{decoder}.f_mlp.0"), p, true)),
+                    "background" => Some(linear_or_norm(&format!("{decoder}.b_mlp.0"), p, true)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// Logits and embeddings of every decoder (training).
     pub fn forward_all(&self, x: Tensor<5>) -> FbaNetOutput {
         let logits = self.vnet.forward_all(x).logits;

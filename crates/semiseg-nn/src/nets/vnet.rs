@@ -15,6 +15,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig3d};
+use crate::pytorch::{vnet_part_key, Source};
 use burn::prelude::*;
 
 /// Dropout3d probability of the reference's training builds (`has_dropout=True`).
@@ -260,6 +261,21 @@ impl VNet {
     /// Number of decoders.
     pub fn decoders(&self) -> usize {
         self.decoders.len()
+    }
+
+    /// Where each parameter is in a state dict of MC-Net+'s layout (`encoder`, `decoder1`,
+    /// `decoder2`, ... as the reference repositories' `VNet` and `MCNet3d_v2`), given the up
+    /// type of each decoder, for [`crate::pytorch`].
+    pub fn pytorch_source(path: &str, up_types: &[usize]) -> Option<Source> {
+        let s: Vec<&str> = path.splitn(3, '.').collect();
+        match s.as_slice() {
+            ["encoder", a, b] => vnet_part_key(&format!("{a}.{b}"), false).map(|k| Source::plain(format!("encoder.{k}"))),
+            ["decoders", d, rest] => {
+                let d: usize = d.parse().ok()?;
+                vnet_part_key(rest, *up_types.get(d)? == 0).map(|k| Source::plain(format!("decoder{}.{k}", d + 1)))
+            }
+            _ => None,
+        }
     }
 }
 

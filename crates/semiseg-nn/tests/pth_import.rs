@@ -1,0 +1,70 @@
+//! State dicts that PyTorch wrote with the reference code's key names (`tests/fixtures/pth/gen.py`)
+//! load into our CAML and FBA-Net+ through their key maps, and the loaded networks give
+//! PyTorch's outputs within 1e-4: CAML's inference path (model V, evaluation mode), both CAML
+//! models in training mode (batch statistics, the cross-sample attention with dropout 0), and
+//! every FBA-Net+ decoder with its foreground / background embeddings (evaluation mode).
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use ndarray::ArrayD;
+use ndarray_npy::read_npy;
+use semiseg_nn::nets::{Caml, CamlConfig, FbaNet, FbaNetConfig};
+use semiseg_nn::pytorch::{import_state_dict, read_state_dict};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pth").join(name)
+}
+
+fn tensor<const D: usize>(name: &str, device: &Device) -> Tensor<D> {
+    let a: ArrayD<f32> = read_npy(fixture(&format!("{name}.npy"))).unwrap();
+    let shape: [usize; D] = a.shape().try_into().unwrap();
+    Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), shape), device)
+}
+
+fn assert_close<const D: usize>(what: &str, got: Tensor<D>, want: Tensor<D>) {
+    assert_eq!(got.dims(), want.dims(), "{what}: shape");
+    let err = (got - want.clone()).abs().max().into_scalar::<f32>();
+    let scale = want.abs().max().into_scalar::<f32>().max(1.0);
+    assert!(err <= 1e-4 * scale, "{what}: max difference {err} (scale {scale})");
+}
+
+const FILTERS: usize = 2;
+
+#[test]
+fn caml_state_dict_from_pytorch_gives_pytorchs_outputs() {
+    let state = read_state_dict(&fixture("caml.pth"), None).unwrap();
+    let config = CamlConfig::new().with_filters(FILTERS).with_feature_dim(8).with_dropout(false).with_attention_dropout(0.0);
+    let train = Device::flex().autodiff();
+    let net = import_state_dict(config.init(&train), &state, &Caml::pytorch_source).unwrap();
+    let out = net.forward_both(tensor::<5>("x_caml", &train));
+    assert_close("model V, training mode", out.logits_v.inner(), tensor("caml_train_v", &Device::flex()));
+    assert_close("model A, training mode (cross-sample attention)", out.logits_a.inner(), tensor("caml_train_a", &Device::flex()));
+    // a fresh import: the training-mode pass above moved the running statistics
+    let eval = import_state_dict(config.init(&Device::flex()), &state, &Caml::pytorch_source).unwrap();
+    assert_close("model V, evaluation mode", eval.forward(tensor::<5>("x", &Device::flex())), tensor("caml_eval_v", &Device::flex()));
+}
+
+#[test]
+fn fbanet_plus_state_dict_from_pytorch_gives_pytorchs_outputs() {
+    let state = read_state_dict(&fixture("fbanet_plus.pth"), None).unwrap();
+    let config = FbaNetConfig::new([16, 16, 16]).with_filters(FILTERS).with_dim(8).with_dropout(false);
+    let device = Device::flex();
+    let net = import_state_dict(config.init(&device), &state, &FbaNet::pytorch_source).unwrap();
+    let out = net.forward_all(tensor::<5>("x", &device));
+    for d in 0..3 {
+        assert_close(&format!("decoder {d} logits"), out.logits[d].clone(), tensor(&format!("fba_eval_out{d}"), &device));
+        assert_close(&format!("decoder {d} foreground"), out.foreground[d].clone(), tensor(&format!("fba_eval_fg{d}"), &device));
+        assert_close(&format!("decoder {d} background"), out.background[d].clone(), tensor(&format!("fba_eval_bg{d}"), &device));
+    }
+}
+
+#[test]
+fn a_state_dict_of_another_network_is_refused_with_the_parameter_named() {
+    let state = read_state_dict(&fixture("caml.pth"), None).unwrap();
+    let config = FbaNetConfig::new([16, 16, 16]).with_filters(FILTERS).with_dim(8);
+    let e = import_state_dict(config.init(&Device::flex()), &state, &FbaNet::pytorch_source).unwrap_err();
+    assert!(e.contains("vnet.encoder") && e.contains("no tensor 'encoder."), "{e}");
+    let e = read_state_dict(&fixture("config.json"), None).unwrap_err();
+    assert!(e.contains("config.json"), "{e}");
+}

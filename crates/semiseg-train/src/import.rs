@@ -1,0 +1,47 @@
+//! A run made from a PyTorch checkpoint of the reference code: the config's network (V-Net /
+//! MC-Net+, CAML or FBA-Net) takes the state dict's weights through its key map
+//! (`semiseg_nn::pytorch`), and is written as `checkpoints/<name>.ckpt` with the config, so that
+//! `semiseg eval` and `semiseg predict` use it like a trained run.
+
+use crate::checkpoint::{self, module_part, optim_part, Part, TrainState};
+use crate::config::Config;
+use crate::methods::backbone::vnet_config;
+use crate::methods::caml_memory::MemoryBank;
+use crate::methods::{caml_config, fbanet_config, optimizer};
+use crate::trainer::RunDir;
+use burn::prelude::*;
+use semiseg_nn::nets::{Caml, FbaNet, VNet};
+use semiseg_nn::pytorch::{import_state_dict, read_state_dict};
+use std::path::Path;
+
+/// The checkpoint parts of the config's method holding the weights of `pth` (fresh optimizer
+/// state; CAML's memory empty). Methods with a teacher take the weights for both networks.
+pub fn parts_from_pytorch(cfg: &Config, pth: &Path, top_key: Option<&str>) -> Result<Vec<Part>, String> {
+    let state = read_state_dict(pth, top_key)?;
+    let device = Device::flex().autodiff();
+    let named = |e: String| format!("{}: {e}", pth.display());
+    let net = match cfg.model.name.as_str() {
+        "caml" => module_part("net", &import_state_dict(caml_config(cfg).init(&device), &state, &Caml::pytorch_source).map_err(named)?),
+        "fbanet" => module_part("net", &import_state_dict(fbanet_config(cfg).init(&device), &state, &FbaNet::pytorch_source).map_err(named)?),
+        "vnet" => {
+            let up = cfg.model.up_types.clone();
+            let net = import_state_dict(vnet_config(cfg).init(&device), &state, &move |p| VNet::pytorch_source(p, &up)).map_err(named)?;
+            module_part("net", &net)
+        }
+        other => return Err(format!("model.name = \"{other}\": PyTorch checkpoints are read for the 3-D networks (vnet, caml, fbanet)")),
+    };
+    let optim = optim_part("optim", &optimizer(cfg));
+    Ok(match cfg.method.name.as_str() {
+        "caml" => vec![net, optim, Part { name: "memory".into(), bytes: MemoryBank::new(cfg.model.feature_dim).to_bytes() }],
+        "mean_teacher" | "ua_mt" => vec![Part { name: "student".into(), ..net.clone() }, optim, Part { name: "teacher".into(), ..net }],
+        _ => vec![net, optim],
+    })
+}
+
+/// Writes `run` (config and `checkpoints/<name>.ckpt`) from a PyTorch checkpoint.
+pub fn import_run(cfg: &Config, pth: &Path, top_key: Option<&str>, run: &RunDir, name: &str) -> Result<(), String> {
+    let parts = parts_from_pytorch(cfg, pth, top_key)?;
+    semiseg_data::io::atomic::write_bytes(&run.config(), cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
+    let state = TrainState { iteration: 0, best_score: None, best_iteration: None };
+    checkpoint::save(&run.checkpoint(name), &state, &parts).map_err(|e| e.to_string())
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# LA-8 on this machine: supervised V-Net, MC-Net+, CAML and FBA-Net+ (configs/la-8-<method>-cpu.toml:
+# 8 labeled + 24 unlabeled shipped training volumes, 4 held out for validation, 300 iterations at
+# 64x64x48), one run after the other with both threads, then the table of the 20 test volumes
+# (Dice, Jaccard, HD95 and ASD in voxels, medpy convention) for the last and the
+# best-on-validation checkpoints, each run's wall time, and the paper protocol's time here
+# extrapolated from the run (per-iteration time x voxels of 112x112x80 / 64x64x48 x 15,000).
+# Finished runs are skipped, interrupted ones resume.
+#   scripts/la_cpu_table.sh [RUNS_DIR]
+#   METHODS="supervised mcnet caml fbanet" SEED=1337 scripts/la_cpu_table.sh
+# Data: .data/la (see .ci/run).
+set -euo pipefail
+runs=${1:-runs/la-cpu}
+methods=${METHODS:-supervised mcnet caml fbanet}
+seed=${SEED:-1337}
+bin=${CARGO_TARGET_DIR:-target}/release/semiseg
+cargo build --release -q -p semiseg-cli
+mkdir -p "$runs"
+export RAYON_NUM_THREADS=2
+
+for m in $methods; do
+  out="$runs/la-8-$m-cpu-$seed"
+  [ -f "$out/eval/test_last/summary.json" ] && continue
+  start=$(date +%s)
+  if [ -f "$out/checkpoints/last.ckpt" ]; then
+    $bin train --resume "$out"
+  else
+    $bin train --config "configs/la-8-$m-cpu.toml" --out "$out" --set seed="$seed"
+  fi
+  # wall time of the whole run (training, validation, both test evaluations), summed over resumes
+  echo $(( $(date +%s) - start )) >> "$out/wall_seconds"
+done
+
+python3 - "$runs" "$methods" "$seed" <<'PY'
+import json, sys
+sys.path.insert(0, "scripts")
+from run_times import train_seconds
+runs, methods, seed = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+names = {"supervised": "V-Net (supervised)", "mcnet": "MC-Net+", "caml": "CAML", "fbanet": "FBA-Net+"}
+scale = (112 * 112 * 80) / (64 * 64 * 48) * 15000
+print(f"seed {seed}; 20 test volumes, medpy convention, distances in voxels")
+print("| method | checkpoint | Dice % | Jaccard % | HD95 | ASD | wall time | paper protocol here (est.) |")
+print("|---|---|---|---|---|---|---|---|")
+for m in methods:
+    d = f"{runs}/la-8-{m}-cpu-{seed}"
+    wall = sum(int(l) for l in open(f"{d}/wall_seconds")) / 60
+    per_iter = train_seconds(d) / max(json.loads(l)["iter"] for l in open(f"{d}/train.jsonl") if '"seconds"' in l)
+    for ck in ("last", "best"):
+        r = json.load(open(f"{d}/eval/test_{ck}/summary.json"))
+        o = r["summary"]["overall"]
+        print(f"| {names.get(m, m)} | {ck} (it. {r['iteration']}) | {100 * o['dice']['mean']:.2f} | {100 * o['jaccard']['mean']:.2f} | "
+              f"{o['hd95']['mean']:.2f} | {o['asd']['mean']:.2f} | {wall:.0f} min | {per_iter * scale / 3600:.0f} h |")
+PY
