@@ -203,3 +203,41 @@ fn compare_pairs_cases_across_seeds() {
     let o = semiseg(&["compare", &runs_a, b1.to_str().unwrap(), "--metric", "hd96"]);
     assert!(!o.status.success() && text(&o).contains("no column 'hd96'"), "{}", text(&o));
 }
+
+#[test]
+fn import_a_pytorch_checkpoint_then_predict_a_volume_in_its_geometry() {
+    let d = tempfile::tempdir().unwrap();
+    let pth = Path::new(env!("CARGO_MANIFEST_DIR")).join("../semiseg-nn/tests/fixtures/pth/caml.pth");
+    // the network of the fixture: CAML at width 2 with 8-wide heads, windows of 16³
+    let config = d.path().join("caml.toml");
+    std::fs::write(
+        &config,
+        "[data]\nroot = \"unused\"\nval_split = \"\"\npatch = [16, 16, 16]\naugment = \"rot_flip_crop\"\n\
+         [model]\nname = \"caml\"\nclasses = 2\nfilters = 2\nfeature_dim = 8\n[method]\nname = \"caml\"\n\
+         [train]\nbatch = 4\nlabeled_batch = 2\n[eval]\nstride = [8, 8, 8]\n",
+    )
+    .unwrap();
+    let run = d.path().join("run");
+    let o = semiseg(&["import", pth.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // a 20 × 17 × 9 volume (not a multiple of the windows) with a non-identity affine
+    let mut geometry = semiseg_data::Geometry::from_spacing([0.625, 0.625, 2.5]);
+    geometry.affine[1][3] = 30.0;
+    let image = semiseg_data::Image { data: ndarray::Array4::from_shape_fn((1, 20, 17, 9), |(_, i, j, k)| ((i * 3 + j * 5 + k) % 7) as f32 - 3.0), spatial_dims: 3, geometry };
+    let input = d.path().join("in/vol.nii.gz");
+    std::fs::create_dir_all(input.parent().unwrap()).unwrap();
+    semiseg_data::io::write_image(&input, &image).unwrap();
+    let out = d.path().join("out");
+    let o = semiseg(&["predict", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--input", input.parent().unwrap().to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let written: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let label = semiseg_data::io::read_label(&written[0]).unwrap();
+    assert_eq!(label.spatial_shape(), [20, 17, 9]);
+    assert_eq!(label.geometry.affine, image.geometry.affine);
+    // a bad file is refused with its name
+    let bad = d.path().join("bad.pth");
+    std::fs::write(&bad, b"not a checkpoint").unwrap();
+    let o = semiseg(&["import", bad.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", d.path().join("r2").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("bad.pth"), "{}", text(&o));
+}

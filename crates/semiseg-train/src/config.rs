@@ -260,6 +260,9 @@ pub struct EvalConfig {
     /// Validation metric that picks the `best` checkpoint: `dice` (SSL4MIS, CLCC) or `jaccard`
     /// (MGCC keeps its best validation IoU).
     pub select_by: String,
+    /// Distance units of HD95 / ASD: `header` (the label file's spacing) or `voxels` (spacing
+    /// ignored, as UA-MT's, CAML's and FBA-Net's medpy calls).
+    pub units: String,
     /// 3-D networks: sliding-window stride `[H, W, D]` (UA-MT: 18 × 18 × 4).
     pub stride: Vec<usize>,
     /// 3-D networks: `average` the overlapping windows (UA-MT) or weight them by a `gaussian`
@@ -395,6 +398,7 @@ impl Default for EvalConfig {
             resolution: "original".into(),
             logit_threshold: false,
             select_by: "dice".into(),
+            units: "header".into(),
             stride: vec![18, 18, 4],
             blend: "average".into(),
             window_batch: 1,
@@ -476,6 +480,7 @@ impl Config {
         one_of("data.augment", &self.data.augment, &["ssl4mis", "flip_rot90", "hflip_vflip_rot90", "none", "rot_flip_crop", "crop"])?;
         one_of("model.name", &self.model.name, &["unet2d", "projunet", "mgcc", "vnet", "caml", "fbanet"])?;
         one_of("eval.blend", &self.eval.blend, &["average", "gaussian"])?;
+        one_of("eval.units", &self.eval.units, &["header", "voxels"])?;
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("method.cps_init", &self.method.cps_init, &["default", "kaiming_xavier"])?;
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;

@@ -1,5 +1,6 @@
 //! Scoring a network on a split: every case is predicted whole (volumes slice by slice) and
-//! scored per case and foreground class with semiseg-metrics, in the label file's spacing, or,
+//! scored per case and foreground class with semiseg-metrics, in the label file's spacing (or in
+//! voxels with `eval.units = "voxels"`, as the LA papers report), or,
 //! with `eval.resolution = "network"`, at the network's input size against the label resized
 //! there (nearest), distances in pixels (MGCC and CLCC score at 256² / 320² this way).
 
@@ -29,7 +30,9 @@ pub fn evaluate(net: &Segmenter, cases: &[Case], cfg: &Config, device: &Device, 
         } else {
             (predict(net, &image, cfg, device).map_err(|e| format!("{}: {e}", case.images[0].display()))?.0, label)
         };
-        let rows = class_metrics(pred.view_nd(), label.view_nd(), &classes, label.spacing_nd(), convention, 1.0).map_err(|e| format!("{}: {e}", case.id))?;
+        let unit = vec![1.0; label.spacing_nd().len()];
+        let spacing = if cfg.eval.units == "voxels" { &unit[..] } else { label.spacing_nd() };
+        let rows = class_metrics(pred.view_nd(), label.view_nd(), &classes, spacing, convention, 1.0).map_err(|e| format!("{}: {e}", case.id))?;
         tick();
         Ok(CaseRow { case: case.id.clone(), classes: rows })
     };
@@ -49,7 +52,11 @@ fn at_network_size(label: &LabelMap, [h, w]: [usize; 2], interp: Interp) -> Labe
 
 /// `meta` with how the config scores: convention, resolution, threshold and distance units.
 pub fn with_scoring(mut meta: serde_json::Value, cfg: &Config) -> serde_json::Value {
-    let spacing = if cfg.eval.resolution == "network" { "pixels at the network input size" } else { "header" };
+    let spacing = match (cfg.eval.resolution.as_str(), cfg.eval.units.as_str()) {
+        ("network", _) => "pixels at the network input size",
+        (_, "voxels") => "voxels (spacing ignored)",
+        _ => "header",
+    };
     for (k, v) in [
         ("convention", serde_json::json!(cfg.eval.convention)),
         ("resolution", serde_json::json!(cfg.eval.resolution)),

@@ -1,14 +1,17 @@
 //! A run stopped and resumed ends bit-for-bit where an uninterrupted run ends: same checkpoint
 //! bytes, same logged losses. Runs on a synthetic 32×32 dataset made here.
 
+mod interrupt;
+
 use image::{GrayImage, Luma};
 use semiseg_train::config::Config;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use semiseg_nn::nets::Segmenter;
-use semiseg_train::trainer::{load_run, train, Observer, Outcome, Quiet, RunDir};
+use interrupt::{losses, StopAt, ONE_TRAINING_AT_A_TIME};
+use semiseg_train::trainer::{load_run, train, Outcome, Quiet, RunDir};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 fn dataset(root: &Path) {
@@ -57,32 +60,6 @@ save_every = 1
         root.display()
     );
     Config::from_toml(&toml, "test", &[]).unwrap()
-}
-
-/// The device RNG is global to the process: trainings in parallel tests would draw from each
-/// other's streams, so they take turns.
-static ONE_TRAINING_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-struct StopAt(usize, Arc<AtomicBool>);
-impl Observer for StopAt {
-    fn step(&mut self, t: usize, _: usize, _: f64, _: f64) {
-        if t == self.0 {
-            self.1.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-fn losses(run: &RunDir) -> Vec<String> {
-    std::fs::read_to_string(run.log())
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("seconds");
-            v.as_object_mut().unwrap().remove("it_s");
-            v.to_string()
-        })
-        .collect()
 }
 
 /// Every parameter value of the final network, exactly.

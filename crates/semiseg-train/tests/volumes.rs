@@ -1,18 +1,19 @@
 //! The 3-D half end to end on a synthetic NIfTI dataset made here (volumes of sizes that are not
 //! multiples of the patch): every V-Net-family method trains, validates and scores whole volumes
 //! by sliding windows; a stopped CAML or FBA-Net+ run resumes exactly; a prediction carries the
-//! input's affine.
+//! input's affine; validation can be held out of the unlabeled cases; a PyTorch checkpoint of
+//! the reference code becomes a run that predicts as PyTorch does.
+
+mod interrupt;
 
 use ndarray::{Array3, Array4};
 use semiseg_data::{Geometry, Image, LabelMap};
 use semiseg_train::config::Config;
-use semiseg_train::trainer::{load_run, train, Observer, Outcome, Quiet, RunDir};
+use interrupt::{losses, StopAt, ONE_TRAINING_AT_A_TIME};
+use semiseg_train::trainer::{load_run, train, Outcome, Quiet, RunDir};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-/// The device RNG is global to the process: trainings in parallel tests take turns.
-static ONE_TRAINING_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A bright ellipsoid (the label) in a noisy volume, its affine oblique-free but scaled and
 /// shifted so that a lost geometry shows.
@@ -118,27 +119,6 @@ fn every_volume_method_trains_and_scores_whole_volumes() {
             assert!(v.is_finite(), "{method}: {term} = {v}");
         }
     }
-}
-
-struct StopAt(usize, Arc<AtomicBool>);
-impl Observer for StopAt {
-    fn step(&mut self, t: usize, _: usize, _: f64, _: f64) {
-        if t == self.0 {
-            self.1.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-fn losses(run: &RunDir) -> Vec<String> {
-    let text = std::fs::read_to_string(run.log()).unwrap();
-    text.lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("seconds");
-            v.as_object_mut().unwrap().remove("it_s");
-            v.to_string()
-        })
-        .collect()
 }
 
 #[test]
