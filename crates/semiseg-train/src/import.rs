@@ -3,19 +3,21 @@
 //! (`semiseg_nn::pytorch`), and is written as `checkpoints/<name>.ckpt` with the config, so that
 //! `semiseg eval` and `semiseg predict` use it like a trained run.
 
-use crate::checkpoint::{self, module_part, optim_part, Part, TrainState};
+use crate::checkpoint::{self, module_part, Part, TrainState};
 use crate::config::Config;
 use crate::methods::backbone::vnet_config;
-use crate::methods::caml_memory::MemoryBank;
-use crate::methods::{caml_config, fbanet_config, optimizer};
+use crate::methods::{build_volume, caml_config, fbanet_config};
 use crate::trainer::RunDir;
 use burn::prelude::*;
 use semiseg_nn::nets::{Caml, FbaNet, VNet};
 use semiseg_nn::pytorch::{import_state_dict, read_state_dict};
 use std::path::Path;
 
-/// The checkpoint parts of the config's method holding the weights of `pth` (fresh optimizer
-/// state; CAML's memory empty). Methods with a teacher take the weights for both networks.
+/// Checkpoint parts that hold a method's network (a teacher takes the student's weights).
+const NETWORK_PARTS: [&str; 3] = ["net", "student", "teacher"];
+
+/// The checkpoint parts of the config's method holding the weights of `pth`: a fresh method's
+/// own parts (optimizer state, CAML's empty memory, ...) with every network replaced.
 pub fn parts_from_pytorch(cfg: &Config, pth: &Path, top_key: Option<&str>) -> Result<Vec<Part>, String> {
     let state = read_state_dict(pth, top_key)?;
     let device = Device::flex().autodiff();
@@ -30,12 +32,11 @@ pub fn parts_from_pytorch(cfg: &Config, pth: &Path, top_key: Option<&str>) -> Re
         }
         other => return Err(format!("model.name = \"{other}\": PyTorch checkpoints are read for the 3-D networks (vnet, caml, fbanet)")),
     };
-    let optim = optim_part("optim", &optimizer(cfg));
-    Ok(match cfg.method.name.as_str() {
-        "caml" => vec![net, optim, Part { name: "memory".into(), bytes: MemoryBank::new(cfg.model.feature_dim).to_bytes() }],
-        "mean_teacher" | "ua_mt" => vec![Part { name: "student".into(), ..net.clone() }, optim, Part { name: "teacher".into(), ..net }],
-        _ => vec![net, optim],
-    })
+    let mut parts = build_volume(cfg, &device).save();
+    for part in parts.iter_mut().filter(|p| NETWORK_PARTS.contains(&p.name.as_str())) {
+        part.bytes = net.bytes.clone();
+    }
+    Ok(parts)
 }
 
 /// Writes `run` (config and `checkpoints/<name>.ckpt`) from a PyTorch checkpoint.

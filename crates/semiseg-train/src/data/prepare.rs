@@ -5,7 +5,7 @@ use crate::config::DataConfig;
 use ndarray::{s, Array2, Array3, Axis};
 use rayon::prelude::*;
 use semiseg_data::layout::Case;
-use semiseg_data::{DataError, Image};
+use semiseg_data::{DataError, Image, LabelMap};
 
 /// One 2-D training sample.
 #[derive(Debug, Clone)]
@@ -71,21 +71,26 @@ pub fn prepare_image(image: &Image, cfg: &DataConfig) -> Result<Vec<Array3<f32>>
     (0..image.spatial_shape()[2]).map(|k| prepare_plane(image.data.index_axis(Axis(3), k).to_owned(), cfg)).collect()
 }
 
+/// A case's image, and its label when `with_labels` (a labeled case without a label file, or a
+/// label of another shape than the image, is an error naming the file).
+pub fn read_case(case: &Case, with_labels: bool) -> Result<(Image, Option<LabelMap>), DataError> {
+    let image = case.read_image()?;
+    if !with_labels {
+        return Ok((image, None));
+    }
+    let label = case.read_label()?.ok_or_else(|| DataError::invalid(&case.images[0], "labeled case without a label file"))?;
+    if label.spatial_shape() != image.spatial_shape() {
+        return Err(DataError::invalid(case.label.as_ref().expect("read"), format!("label shape {} differs from image {}", label.shape_string(), image.shape_string())));
+    }
+    Ok((image, Some(label)))
+}
+
 /// Reads `cases` into 2-D samples (labels only if `with_labels`), in case order, slices in order.
 pub fn load_samples(cases: &[Case], cfg: &DataConfig, with_labels: bool) -> Result<Vec<Sample>, DataError> {
     let per_case: Result<Vec<Vec<Sample>>, DataError> = cases
         .par_iter()
         .map(|case| {
-            let image = case.read_image()?;
-            let label = if with_labels {
-                let l = case.read_label()?.ok_or_else(|| DataError::invalid(&case.images[0], "labeled case without a label file"))?;
-                if l.spatial_shape() != image.spatial_shape() {
-                    return Err(DataError::invalid(case.label.as_ref().expect("read"), format!("label shape {} differs from image {}", l.shape_string(), image.shape_string())));
-                }
-                Some(l)
-            } else {
-                None
-            };
+            let (image, label) = read_case(case, with_labels)?;
             let planes = prepare_image(&image, cfg).map_err(|e| DataError::invalid(&case.images[0], e))?;
             let many = planes.len() > 1;
             Ok(planes

@@ -4,10 +4,10 @@
 
 use super::augment3d::{random_crop, random_rot_flip};
 use super::loader::Batch;
-use super::prepare::prepare_plane;
+use super::prepare::{prepare_plane, read_case};
 use super::sampler::{derive_seed, TwoStreamSampler};
 use crate::config::DataConfig;
-use ndarray::{Array3, Array4};
+use ndarray::{Array, Array3, Array4, Dimension};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -29,10 +29,14 @@ pub struct VolumeSample {
 /// (UA-MT z-scores whole volumes), as [`prepare_plane`] does for a plane.
 pub fn prepare_volume(volume: Array4<f32>, cfg: &DataConfig) -> Result<Array4<f32>, String> {
     let (c, h, w, d) = volume.dim();
-    let flat = volume.as_standard_layout().into_owned().into_shape_with_order((c, h, w * d)).expect("contiguous volume");
-    let prepared = prepare_plane(flat, cfg)?;
+    let prepared = prepare_plane(standard(volume).into_shape_with_order((c, h, w * d)).expect("contiguous volume"), cfg)?;
     let channels = prepared.shape()[0];
-    Ok(prepared.as_standard_layout().into_owned().into_shape_with_order((channels, h, w, d)).expect("same voxels"))
+    Ok(standard(prepared).into_shape_with_order((channels, h, w, d)).expect("same voxels"))
+}
+
+/// `a` in row-major order, copied only when it is not already.
+fn standard<D: Dimension>(a: Array<f32, D>) -> Array<f32, D> {
+    if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() }
 }
 
 /// Reads `cases` into volumes (labels only if `with_labels`), in case order. A 2-D image, a
@@ -41,21 +45,12 @@ pub fn load_volumes(cases: &[Case], cfg: &DataConfig, with_labels: bool) -> Resu
     cases
         .par_iter()
         .map(|case| {
-            let image = case.read_image()?;
+            let (image, label) = read_case(case, with_labels)?;
             if image.spatial_dims != 3 {
                 return Err(DataError::invalid(&case.images[0], format!("a 3-D network needs volumes; this image is 2-D ({})", image.shape_string())));
             }
-            let label = if with_labels {
-                let l = case.read_label()?.ok_or_else(|| DataError::invalid(&case.images[0], "labeled case without a label file"))?;
-                if l.spatial_shape() != image.spatial_shape() {
-                    return Err(DataError::invalid(case.label.as_ref().expect("read"), format!("label shape {} differs from image {}", l.shape_string(), image.shape_string())));
-                }
-                Some(l.data)
-            } else {
-                None
-            };
             let image = prepare_volume(image.data, cfg).map_err(|e| DataError::invalid(&case.images[0], e))?;
-            Ok(VolumeSample { id: case.id.clone(), image, label })
+            Ok(VolumeSample { id: case.id.clone(), image, label: label.map(|l| l.data) })
         })
         .collect()
 }

@@ -9,12 +9,12 @@
 //! segments at inference.
 
 use super::caml_memory::{subsample, MemoryBank, Rows};
+use super::mcnet::dice_and_consistency;
 use super::{DeviceBatch, Method, Term, Trained};
 use crate::checkpoint::{find, Part};
 use crate::config::Config;
 use crate::data::sampler::derive_seed;
 use crate::losses::correlation::omni_correlation_with;
-use crate::losses::mutual::{foreground_soft_dice, mutual_consistency};
 use crate::schedule::consistency_weight;
 use burn::module::Module;
 use burn::prelude::*;
@@ -148,10 +148,8 @@ impl Method<5> for CamlMethod {
         let out = self.model.net.forward_both(batch.images.clone());
         let (p_v, p_a) = (softmax(out.logits_v, 1), softmax(out.logits_a, 1));
         let (l, b) = (batch.labeled, batch.images.dims()[0]);
-        let y = batch.one_hot.clone().narrow(1, 1, 1);
-        let fg = |p: &Tensor<5>| p.clone().narrow(0, 0, l).narrow(1, 1, 1);
-        let dice = foreground_soft_dice(fg(&p_v), y.clone()) + foreground_soft_dice(fg(&p_a), y);
-        let consistency = mutual_consistency(&[p_v.clone(), p_a.clone()], self.cfg.method.sharpen_temperature);
+        let (dice, consistency) = dice_and_consistency(&[p_v.clone(), p_a.clone()], batch.one_hot.clone(), l, self.cfg.method.sharpen_temperature);
+        let consistency = consistency.expect("two models");
 
         let classes = self.cfg.model.classes;
         let (pred_v, pred_a) = (argmax_per_voxel(&host(p_v), b, classes), argmax_per_voxel(&host(p_a), b, classes));

@@ -20,13 +20,18 @@ pub const DICE_WEIGHT: f64 = 0.5;
 /// mutual consistency over all samples (`None` with one decoder).
 pub fn mcnet_terms(logits: &[Tensor<5>], one_hot: Tensor<5>, labeled: usize, temperature: f64) -> (Tensor<1>, Option<Tensor<1>>) {
     let probs: Vec<Tensor<5>> = logits.iter().map(|o| softmax(o.clone(), 1)).collect();
+    dice_and_consistency(&probs, one_hot, labeled, temperature)
+}
+
+/// [`mcnet_terms`] from the decoders' (or models') class probabilities.
+pub fn dice_and_consistency(probs: &[Tensor<5>], one_hot: Tensor<5>, labeled: usize, temperature: f64) -> (Tensor<1>, Option<Tensor<1>>) {
     let y = one_hot.narrow(1, 1, 1);
     let dice = probs
         .iter()
         .map(|p| foreground_soft_dice(p.clone().narrow(0, 0, labeled).narrow(1, 1, 1), y.clone()))
         .reduce(|a, b| a + b)
         .expect("at least one decoder");
-    let consistency = (probs.len() > 1).then(|| mutual_consistency(&probs, temperature));
+    let consistency = (probs.len() > 1).then(|| mutual_consistency(probs, temperature));
     (dice, consistency)
 }
 
