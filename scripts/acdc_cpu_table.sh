@@ -39,11 +39,8 @@ budget_settings() {
 train_run() {
   local cfg=$1 seed=$2 out="$runs/$1-$2"
   [ -f "$out/eval/test_last/summary.json" ] && return 0
-  if [ -f "$out/checkpoints/last.ckpt" ]; then
-    $bin train --resume "$out"
-  else
-    $bin train --config "configs/$cfg.toml" --out "$out" --set seed="$seed" "${extra[@]}" $(budget_settings "$cfg")
-  fi
+  # shellcheck disable=SC2046
+  train_or_resume "$out" "$cfg" --set seed="$seed" "${extra[@]}" $(budget_settings "$cfg")
 }
 
 # every run, dealt alternately to two lanes

@@ -16,6 +16,8 @@ bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 seeds=(41 64 1337)
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
+# shellcheck source=scripts/lanes.sh
+source scripts/lanes.sh
 export RAYON_NUM_THREADS=1
 
 # latent diffusion on one fold's training images, then 468 samples (a finished stage is skipped,
@@ -35,11 +37,7 @@ train_fold() {
   local cfg=$1 seed=$2 out="$runs/$1-$2"
   shift 2
   [ -f "$out/eval/test_best/summary.json" ] && return 0
-  if [ -f "$out/checkpoints/last.ckpt" ]; then
-    $bin train --resume "$out"
-  else
-    $bin train --config "configs/$cfg.toml" --out "$out" --set data.split_seed="$seed" --set seed="$seed" "$@"
-  fi
+  train_or_resume "$out" "$cfg" --set data.split_seed="$seed" --set seed="$seed" "$@"
 }
 
 # the same checkpoint scored with medpy's formulas (eval/test_best_network_medpy)

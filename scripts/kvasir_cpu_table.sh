@@ -24,13 +24,7 @@ export RAYON_NUM_THREADS=1
 # one training run, timed, then its test scores at both resolutions
 train_run() {
   local cfg=$1 seed=$2 out="$runs/$1-$2"
-  if [ ! -f "$out/eval/test_best/summary.json" ]; then
-    if [ -f "$out/checkpoints/last.ckpt" ]; then
-      $bin train --resume "$out"
-    else
-      $bin train --config "configs/$cfg.toml" --out "$out" --set seed="$seed"
-    fi
-  fi
+  [ -f "$out/eval/test_best/summary.json" ] || train_or_resume "$out" "$cfg" --set seed="$seed"
   # training scored the test split at the network's size (the configs' eval.resolution); the
   # same checkpoint at each image's own size goes where `eval` says it wrote it
   if [ ! -f "$out/full_size_eval" ]; then

@@ -16,17 +16,15 @@ seed=${SEED:-1337}
 bin=${CARGO_TARGET_DIR:-target}/release/semiseg
 cargo build --release -q -p semiseg-cli
 mkdir -p "$runs"
+# shellcheck source=scripts/lanes.sh
+source scripts/lanes.sh
 export RAYON_NUM_THREADS=2
 
 for m in $methods; do
   out="$runs/la-8-$m-cpu-$seed"
   [ -f "$out/eval/test_last/summary.json" ] && continue
   start=$(date +%s)
-  if [ -f "$out/checkpoints/last.ckpt" ]; then
-    $bin train --resume "$out"
-  else
-    $bin train --config "configs/la-8-$m-cpu.toml" --out "$out" --set seed="$seed"
-  fi
+  train_or_resume "$out" "la-8-$m-cpu" --set seed="$seed"
   # wall time of the whole run (training, validation, both test evaluations), summed over resumes
   echo $(( $(date +%s) - start )) >> "$out/wall_seconds"
 done

@@ -1,4 +1,19 @@
-# Shared by the table scripts (sourced): run the entries of the array `jobs` through a function,
+# Shared by the table scripts (sourced).
+#
+# Train config $2 into run directory $1 (further `semiseg train` arguments after), or resume it
+# when an interrupted run left checkpoints/last.ckpt there. Uses $bin.
+#   train_or_resume DIR CONFIG_NAME [--set key=value ...]
+train_or_resume() {
+  local out=$1 cfg=$2
+  shift 2
+  if [ -f "$out/checkpoints/last.ckpt" ]; then
+    $bin train --resume "$out"
+  else
+    $bin train --config "configs/$cfg.toml" --out "$out" "$@"
+  fi
+}
+
+# Run the entries of the array `jobs` through a function,
 # dealt alternately to two lanes that run side by side (one thread each on a 2-core machine),
 # each logging to DIR/lane-{a,b}.log. Fails when either lane fails.
 #   jobs=("cfg seed" ...); two_lanes FUNCTION DIR
