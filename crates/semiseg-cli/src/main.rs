@@ -6,6 +6,7 @@
 mod allocator;
 mod cmd;
 mod progress;
+mod shard;
 
 use clap::{Parser, Subcommand};
 

@@ -241,3 +241,16 @@ fn import_a_pytorch_checkpoint_then_predict_a_volume_in_its_geometry() {
     let o = semiseg(&["import", bad.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", d.path().join("r2").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("bad.pth"), "{}", text(&o));
 }
+
+#[test]
+fn a_device_that_is_not_built_or_not_known_is_refused_with_the_reason() {
+    // cuda is a cargo feature this test build does not have
+    if !cfg!(feature = "cuda") {
+        let o = semiseg(&["bench", "--model", "unet2d", "--device", "cuda:0", "--batch", "1", "--size", "32"]);
+        assert!(!o.status.success() && text(&o).contains("--features cuda"), "{}", text(&o));
+    }
+    let o = semiseg(&["train", "--device", "gpu", "--set", "train.iterations=1"]);
+    assert!(!o.status.success() && text(&o).contains("train.device") && text(&o).contains("unknown device \"gpu\""), "{}", text(&o));
+    let o = semiseg(&["bench", "--model", "unet2d", "--device", "cuda:0,1", "--batch", "1", "--size", "32"]);
+    assert!(!o.status.success() && text(&o).contains("several GPUs"), "{}", text(&o));
+}

@@ -86,6 +86,25 @@ fn train_eval_predict_report() {
     assert!(mask.pixels().all(|p| p[0] == 0 || p[0] == 255));
     assert!(out.join("any name_prob.npy").is_file());
 
+    // an array job's three shards write exactly what one unsharded run writes
+    let images = data.join("images");
+    let (whole, sharded) = (d.path().join("whole"), d.path().join("sharded"));
+    let o = semiseg(&["predict", "--run", r, "--input", images.to_str().unwrap(), "--output", whole.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    for i in 0..3 {
+        let o = semiseg(&["predict", "--run", r, "--input", images.to_str().unwrap(), "--output", sharded.to_str().unwrap(), "--shard", &format!("{i}/3")]);
+        assert!(o.status.success() && text(&o).contains(&format!("shard {i}/3: {} of 14 inputs", if i < 2 { 5 } else { 4 })), "{}", text(&o));
+    }
+    let files = |dir: &Path| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(files(&whole).len(), 14);
+    assert!(files(&whole) == files(&sharded), "sharded masks differ from the unsharded run");
+    let o = semiseg(&["predict", "--run", r, "--input", images.to_str().unwrap(), "--output", sharded.to_str().unwrap(), "--shard", "3/3"]);
+    assert!(!o.status.success() && text(&o).contains("0 to 2"), "{}", text(&o));
+
     let o = semiseg_in(&out, &["report", "--run", r, "--overlays", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(run.join("plots/loss.png").is_file() && run.join("plots/validation.png").is_file());

@@ -4,6 +4,7 @@
 //!   CCT/URPC feature perturbations). Keeping them small and shared lets a fused implementation
 //!   replace one block later without touching any network.
 //! * [`nets`]: the networks, one file each (SSL4MIS UNet with optional CCT auxiliary decoders).
+//! * [`device`]: the device a command computes on (`cpu`, `wgpu`, `cuda`), chosen at run time.
 //! * [`import`]: weights from PyTorch and others, matched by order.
 //! * [`params`]: trainable parameter counts, comparable with PyTorch's
 //!   `sum(p.numel() for p in model.parameters())` (Burn's `num_params` also counts BatchNorm
@@ -12,6 +13,7 @@
 //! Tensor layout is `[N, C, H, W]`. Nothing here knows about files.
 
 pub mod blocks;
+pub mod device;
 pub mod kernels;
 pub mod nets;
 pub mod import;

@@ -3,6 +3,7 @@
 //! (`train_*_2D.py`): SGD 0.01 / 0.9 / 1e-4 with poly 0.9, batch 24 with 12 labeled, 30k
 //! iterations, consistency 0.1 ramped over 200 "epochs" of 150 iterations, EMA 0.99, seed 1337.
 
+use semiseg_nn::device::DeviceChoice;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -236,6 +237,9 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Write `last` every this many iterations (so an interruption loses little).
     pub save_every: usize,
+    /// Where to compute: `cpu`, `wgpu`, `wgpu:N`, `cuda:N` (`--device` overrides it; GPU
+    /// backends need their cargo feature). Also used by the run's evaluations.
+    pub device: String,
 }
 
 /// How the `eval.select_by` metric reads in messages and plots (`jaccard` → `Jaccard`, else `Dice`).
@@ -386,6 +390,7 @@ impl Default for TrainConfig {
             val_every: 200,
             checkpoint_every: 3000,
             save_every: 100,
+            device: "cpu".into(),
         }
     }
 }
@@ -437,6 +442,12 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str, over
     doc.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.into(), message: e.to_string() })
 }
 
+/// Opens a device by name (`cpu`, `wgpu`, `cuda:N`; see [`DeviceChoice`]), without autodiff.
+pub fn open_device(name: &str) -> Result<burn::prelude::Device, String> {
+    let choice: DeviceChoice = name.parse().map_err(|e: semiseg_nn::device::DeviceError| e.to_string())?;
+    choice.open().map_err(|e| e.to_string())
+}
+
 /// Reads a TOML file into `T` (see [`parse_toml`]).
 pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<T, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
@@ -483,6 +494,9 @@ impl Config {
         one_of("eval.units", &self.eval.units, &["header", "voxels"])?;
         one_of("method.name", &self.method.name, &crate::methods::NAMES)?;
         one_of("method.cps_init", &self.method.cps_init, &["default", "kaiming_xavier"])?;
+        if let Err(e) = self.train.device.parse::<DeviceChoice>() {
+            return bad("train.device", format!("\"{}\"", self.train.device), &e.to_string());
+        }
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &semiseg_metrics::Convention::NAMES)?;
@@ -555,6 +569,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The plain (no autodiff) device of `train.device`, opened; training wraps it in autodiff.
+    pub fn device(&self) -> Result<burn::prelude::Device, String> {
+        open_device(&self.train.device)
     }
 
     /// Whether the network is 3-D (V-Net family): volumes in, sliding-window inference.

@@ -238,7 +238,7 @@ fn truncate_log(path: &Path, iteration: usize) -> Result<(), String> {
 
 /// Mean foreground `eval.select_by` metric (Dice or Jaccard) of `net` on `cases`.
 fn validation_score<const D: usize>(method: &dyn Method<D>, cases: &[Case], cfg: &Config) -> Result<f64, String> {
-    let rows = evaluate(&method.inference_net(), cases, cfg, &Device::flex(), &|| {})?;
+    let rows = evaluate(&method.inference_net(), cases, cfg, &cfg.device()?, &|| {})?;
     Ok(semiseg_metrics::Summary::of(&rows).overall[cfg.eval.select_by.as_str()].mean)
 }
 
@@ -258,7 +258,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
     let sampler = TwoStreamSampler::new(n_labeled, n_unlabeled, lb, ub, cfg.seed)
         .ok_or_else(|| format!("{n_labeled} labeled / {n_unlabeled} unlabeled samples cannot fill batches of {lb} + {ub}"))?;
 
-    let device = Device::flex().autodiff();
+    let device = cfg.device()?.autodiff();
     device.seed(derive_seed(cfg.seed, 5, 0));
     if cfg.is_volumetric() {
         train_loop::<5>(methods::build_volume(cfg, &device), &device, data, sampler, cfg, run, resume, stop, obs)
@@ -373,7 +373,7 @@ fn train_loop<const D: usize>(
 /// Evaluates checkpoint `name` of `run` on `cases`, writing `eval/test_<name>/`.
 pub fn test_report(cfg: &Config, run: &RunDir, name: &str, cases: &[Case], obs: &mut dyn Observer) -> Result<f64, String> {
     let (state, parts) = checkpoint::load(&run.checkpoint(name))?;
-    let rows = evaluate(&methods::inference_net_from(cfg, &parts)?, cases, cfg, &Device::flex(), &|| {})?;
+    let rows = evaluate(&methods::inference_net_from(cfg, &parts)?, cases, cfg, &cfg.device()?, &|| {})?;
     let meta = json!({
         "checkpoint": name, "iteration": state.iteration, "split": cfg.data.test_split,
         "selection": match (name, cfg.data.val_split == cfg.data.test_split) {
@@ -398,11 +398,14 @@ pub struct LoadedRun {
     pub dir: PathBuf,
     /// The iteration the checkpoint was saved at.
     pub iteration: usize,
+    /// The (plain) device the network is on.
+    pub device: Device,
 }
 
 /// The config of a run and the inference network of one of its checkpoints (`best`, `last`,
 /// `iter_N`, or a path to a `.ckpt` file inside a run's `checkpoints/`).
-pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<LoadedRun, String> {
+/// The network goes on `device` when given (`--device`), else on the run's `train.device`.
+pub fn load_run(run: Option<&Path>, checkpoint: &str, device: Option<&str>) -> Result<LoadedRun, String> {
     let as_path = PathBuf::from(checkpoint);
     let (run_dir, ckpt) = if as_path.extension().is_some_and(|e| e == "ckpt") {
         let dir = as_path.parent().and_then(Path::parent).map(Path::to_path_buf).ok_or_else(|| format!("{checkpoint}: expected <run>/checkpoints/<name>.ckpt"))?;
@@ -412,9 +415,10 @@ pub fn load_run(run: Option<&Path>, checkpoint: &str) -> Result<LoadedRun, Strin
         let p = RunDir(dir.clone()).checkpoint(checkpoint);
         (dir, p)
     };
-    let cfg = Config::from_file(&run_dir.join("config.toml"), &[]).map_err(|e| e.to_string())?;
+    let overrides: Vec<String> = device.map(|d| format!("train.device=\"{d}\"")).into_iter().collect();
+    let cfg = Config::from_file(&run_dir.join("config.toml"), &overrides).map_err(|e| e.to_string())?;
     let (state, parts) = checkpoint::load(&ckpt)?;
-    Ok(LoadedRun { net: methods::inference_net_from(&cfg, &parts)?, cfg, dir: run_dir, iteration: state.iteration })
+    Ok(LoadedRun { net: methods::inference_net_from(&cfg, &parts)?, device: cfg.device()?, cfg, dir: run_dir, iteration: state.iteration })
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ fn weights(run: &RunDir) -> Vec<u32> {
             self.0.extend(p.val().into_data().as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()));
         }
     }
-    let Segmenter::UNet(net) = load_run(Some(&run.0), "last").unwrap().net else { panic!("these methods train the UNet") };
+    let Segmenter::UNet(net) = load_run(Some(&run.0), "last", None).unwrap().net else { panic!("these methods train the UNet") };
     let mut c = Collect(Vec::new());
     net.visit(&mut c);
     c.0

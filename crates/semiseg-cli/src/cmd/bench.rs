@@ -58,6 +58,8 @@ pub struct Args {
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 /// The benchmark prediction: erode twice, then shift by (3, −2, 1) (2-D: (3, −2)) with zero fill.
@@ -83,16 +85,26 @@ pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
 pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
-        "unet2d" | "clcc" | "mgcc" => {
-            let size = args.size.clone().unwrap_or_else(|| if args.model == "clcc" { "320" } else { "256" }.to_string());
-            super::bench_net::bench_network(&args.model, &args.mode, args.batch.unwrap_or(8), &size, args.warmup, args.iters, args.json)
-        }
-        "vnet" | "caml" | "fbanet" => {
-            let size = args.size.clone().unwrap_or_else(|| "112x112x80".to_string());
-            super::bench_net3d::bench_volume_network(&args.model, &args.mode, args.batch.unwrap_or(4), &size, args.warmup, args.iters, args.json)
-        }
+        "unet2d" | "clcc" | "mgcc" => super::bench_net::bench_network(&net_bench(&args, 8, if args.model == "clcc" { "320" } else { "256" })?),
+        "vnet" | "caml" | "fbanet" => super::bench_net3d::bench_volume_network(&net_bench(&args, 4, "112x112x80")?),
         other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc, mgcc, vnet, caml, fbanet"),
     }
+}
+
+/// A network benchmark from the arguments, with torch_bench.py's batch and size by default.
+fn net_bench(args: &Args, batch: usize, size: &str) -> Result<super::bench_net::NetBench> {
+    let device_name = args.device.device.clone().unwrap_or_else(|| "cpu".into());
+    Ok(super::bench_net::NetBench {
+        model: args.model.clone(),
+        mode: args.mode.clone(),
+        batch: args.batch.unwrap_or(batch),
+        size: args.size.clone().unwrap_or_else(|| size.to_string()),
+        warmup: args.warmup,
+        iters: args.iters,
+        json: args.json,
+        device: semiseg_train::config::open_device(&device_name).map_err(anyhow::Error::msg)?,
+        device_name,
+    })
 }
 
 fn bench_metrics(args: Args) -> Result<()> {

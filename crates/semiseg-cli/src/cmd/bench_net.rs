@@ -40,6 +40,38 @@ pub(super) fn bench_ce_dice<const D: usize, const E: usize>(logits: Tensor<D>, y
     ce + dice.neg() + 1.0
 }
 
+/// What to time: a network, in a mode, at a batch and size, on a device.
+pub struct NetBench {
+    /// `unet2d`, `clcc`, `mgcc`, `vnet`, `caml` or `fbanet`.
+    pub model: String,
+    /// `train` or `infer`.
+    pub mode: String,
+    /// Total batch.
+    pub batch: usize,
+    /// `256`, `256x256` or `112x112x80`.
+    pub size: String,
+    /// Untimed iterations first.
+    pub warmup: usize,
+    /// Timed iterations.
+    pub iters: usize,
+    /// One JSON line instead of text.
+    pub json: bool,
+    /// The device (plain; training wraps it in autodiff).
+    pub device: Device,
+    /// The device's name as given (`cpu`, `wgpu`, ...).
+    pub device_name: String,
+}
+
+impl NetBench {
+    /// The device the network is built on: with autodiff to train, plain to infer (so
+    /// BatchNorm and dropout run in evaluation mode).
+    pub fn work_device(&self) -> Device {
+        let device = if self.mode == "train" { self.device.clone().autodiff() } else { self.device.clone() };
+        device.seed(0);
+        device
+    }
+}
+
 /// A timed network: one training step (forward, loss, backward, SGD step) or one inference.
 pub(super) trait Workload {
     fn train_step(&mut self);
@@ -93,8 +125,8 @@ pub(super) fn labeled_part(batch: usize) -> usize {
 }
 
 /// Runs `work` (warm-up, then timed iterations) and prints the median and minimum.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn time_and_report(work: &mut dyn Workload, device: &Device, model: &str, mode: &str, batch: usize, size: &[usize], params: usize, warmup: usize, iters: usize, as_json: bool) -> Result<()> {
+pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &[usize], params: usize) -> Result<()> {
+    let NetBench { ref model, ref mode, batch, warmup, iters, json: as_json, ref device, ref device_name, .. } = *bench;
     let train = mode == "train";
     let mut times = Vec::new();
     for i in 0..warmup + iters.max(1) {
@@ -115,24 +147,23 @@ pub(super) fn time_and_report(work: &mut dyn Workload, device: &Device, model: &
     let threads = rayon::current_num_threads();
     let dims = size.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x");
     if as_json {
-        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1 flex", "optimizer": "SGD 0.01/0.9/1e-4"}));
+        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1", "device": device_name, "optimizer": "SGD 0.01/0.9/1e-4"}));
     } else {
-        println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {threads} threads: median {median:.1} ms, min {:.1} ms", sorted[0]);
+        println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {device_name}, {threads} threads: median {median:.1} ms, min {:.1} ms", sorted[0]);
     }
     Ok(())
 }
 
 /// Times `model` (`unet2d`: SSL4MIS UNet 1 → 2 classes; `clcc`: ProjUNet, RGB; `mgcc`: MGCC at
 /// `dim_mult` 4, RGB).
-pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: usize, iters: usize, as_json: bool) -> Result<()> {
-    let [h, w] = parse_size(size)?;
+pub fn bench_network(bench: &NetBench) -> Result<()> {
+    let (model, batch) = (bench.model.as_str(), bench.batch);
+    let [h, w] = parse_size(&bench.size)?;
     let clcc = model == "clcc";
     if batch == 0 || (clcc && (h != w || h % PROJ_STRIDE != 0)) || h % 16 != 0 || w % 16 != 0 {
         bail!("--batch must be positive and --size divisible by 16 (clcc: square, a multiple of 64; torch_bench.py uses 320)");
     }
-    let train = mode == "train";
-    let device = if train { Device::flex().autodiff() } else { Device::flex() };
-    device.seed(0);
+    let device = bench.work_device();
     let y_fg = bench_labels([batch, h, w], &device);
     let channels = if model == "unet2d" { 1 } else { 3 };
     let x = Tensor::<4>::random([batch, channels, h, w], Distribution::Normal(0.0, 1.0), &device);
@@ -168,5 +199,5 @@ pub fn bench_network(model: &str, mode: &str, batch: usize, size: &str, warmup: 
         let loss = move |net: &UNet, x: &Tensor<4>| bench_ce_dice(net.forward(x.clone()), y_onehot.clone(), y_fg.clone()) * 0.5;
         (trainable_params(&net), Box::new(Timed { net, optim: bench_sgd(), x, loss: Box::new(loss), infer: UNet::forward }))
     };
-    time_and_report(work.as_mut(), &device, model, mode, batch, &[h, w], params, warmup, iters, as_json)
+    time_and_report(work.as_mut(), bench, &[h, w], params)
 }

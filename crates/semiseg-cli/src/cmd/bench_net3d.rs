@@ -6,7 +6,7 @@
 //! six consistency pairs and the three contrast terms. Measured as the 2-D ones
 //! ([`super::bench_net::time_and_report`]).
 
-use super::bench_net::{bench_ce_dice, bench_labels, bench_sgd, labeled_part, time_and_report, two_class_one_hot, Timed, Workload};
+use super::bench_net::{bench_ce_dice, bench_labels, bench_sgd, labeled_part, time_and_report, two_class_one_hot, NetBench, Timed, Workload};
 use anyhow::{bail, Result};
 use semiseg_nn::burn::module::Module;
 use semiseg_nn::burn::prelude::*;
@@ -43,13 +43,13 @@ fn voxel_rows(e: Tensor<5>, n: usize) -> Tensor<2> {
 }
 
 /// Times `model` (`vnet`, `caml`, `fbanet`) at `size` (`H x W x D`).
-pub fn bench_volume_network(model: &str, mode: &str, batch: usize, size: &str, warmup: usize, iters: usize, as_json: bool) -> Result<()> {
-    let [h, w, d] = parse_size3(size)?;
+pub fn bench_volume_network(bench: &NetBench) -> Result<()> {
+    let [h, w, d] = parse_size3(&bench.size)?;
+    let batch = bench.batch;
     if batch == 0 {
         bail!("--batch must be positive");
     }
-    let device = if mode == "train" { Device::flex().autodiff() } else { Device::flex() };
-    device.seed(0);
+    let device = bench.work_device();
     let y_fg = bench_labels([batch, h, w, d], &device);
     let y_onehot: Tensor<5> = two_class_one_hot(&y_fg);
     let x = Tensor::<5>::random([batch, 1, h, w, d], Distribution::Normal(0.0, 1.0), &device);
@@ -57,7 +57,7 @@ pub fn bench_volume_network(model: &str, mode: &str, batch: usize, size: &str, w
     let unlabeled = if batch > l { (l, batch - l) } else { (0, batch) };
     let (y_l, oh_l) = (y_fg.clone().narrow(0, 0, l), y_onehot.clone().narrow(0, 0, l));
     let sup = move |o: Tensor<5>| bench_ce_dice(o.narrow(0, 0, l), oh_l.clone(), y_l.clone());
-    let (params, mut work): (usize, Box<dyn Workload>) = match model {
+    let (params, mut work): (usize, Box<dyn Workload>) = match bench.model.as_str() {
         "vnet" => {
             let net = VNetConfig::new().init(&device);
             let loss = move |net: &VNet, x: &Tensor<5>| bench_ce_dice(net.forward(x.clone()), y_onehot.clone(), y_fg.clone());
@@ -95,5 +95,5 @@ pub fn bench_volume_network(model: &str, mode: &str, batch: usize, size: &str, w
         }
         other => bail!("'{other}' is not a 3-D network (vnet, caml, fbanet)"),
     };
-    time_and_report(work.as_mut(), &device, model, mode, batch, &[h, w, d], params, warmup, iters, as_json)
+    time_and_report(work.as_mut(), bench, &[h, w, d], params)
 }

@@ -2,7 +2,6 @@
 
 use crate::progress::bar;
 use anyhow::{anyhow, Result};
-use semiseg_nn::burn::prelude::Device;
 use semiseg_train::evaluate::{evaluate, with_scoring, write_report};
 use semiseg_train::trainer::{dataset_splits, load_run, split_cases, LoadedRun};
 use serde_json::json;
@@ -13,6 +12,8 @@ use std::path::PathBuf;
 pub struct Args {
     #[command(flatten)]
     from: super::CheckpointArgs,
+    #[command(flatten)]
+    device: super::DeviceArg,
     /// Split to score.
     #[arg(long, default_value = "test")]
     split: String,
@@ -34,7 +35,7 @@ pub struct Args {
 
 /// Runs `semiseg eval`.
 pub fn run(args: Args) -> Result<()> {
-    let LoadedRun { mut cfg, net, dir: run_dir, iteration } = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
+    let LoadedRun { mut cfg, net, dir: run_dir, iteration, device } = load_run(args.from.run.as_deref(), &args.from.checkpoint, args.device.device.as_deref()).map_err(|e| anyhow!(e))?;
     if let Some(d) = &args.data {
         cfg.data.root = d.clone();
     }
@@ -56,7 +57,7 @@ pub fn run(args: Args) -> Result<()> {
     let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
     let cases = split_cases(&splits, &args.split, &cfg).map_err(|e| anyhow!(e))?;
     let pb = bar(cases.len(), "evaluating");
-    let rows = evaluate(&net, cases, &cfg, &Device::flex(), &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
+    let rows = evaluate(&net, cases, &cfg, &device, &|| pb.inc(1)).map_err(|e| anyhow!(e))?;
     pb.finish_and_clear();
     let ckpt_name = PathBuf::from(&args.from.checkpoint).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
     let variant = format!(

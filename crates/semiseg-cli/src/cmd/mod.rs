@@ -26,6 +26,22 @@ pub struct CheckpointArgs {
     pub checkpoint: String,
 }
 
+/// `--device`: where to compute.
+#[derive(Debug, clap::Args)]
+pub struct DeviceArg {
+    /// cpu, wgpu, wgpu:N or cuda:N (default: the config's or run's `train.device`, else cpu).
+    /// GPU backends need semiseg built with `--features wgpu` or `--features cuda`.
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+impl DeviceArg {
+    /// The `--set` override that puts a config on this device, if one was given.
+    pub fn as_override(&self, key: &str) -> Option<String> {
+        self.device.as_ref().map(|d| format!("{key}=\"{d}\""))
+    }
+}
+
 /// `--axes`: how the axes of a 3-D h5 dataset are read.
 #[derive(Debug, clap::Args)]
 pub struct H5AxesArg {

@@ -7,7 +7,6 @@ use anyhow::{anyhow, bail, Result};
 use ndarray::Array4;
 use semiseg_data::io::{self, stem, Format};
 use semiseg_data::layout::image_files_in;
-use semiseg_nn::burn::prelude::Device;
 use semiseg_train::infer::predict;
 use semiseg_train::trainer::{load_run, LoadedRun};
 use std::path::{Path, PathBuf};
@@ -17,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     #[command(flatten)]
     from: super::CheckpointArgs,
+    #[command(flatten)]
+    device: super::DeviceArg,
     /// An image file or a folder of images (any name; .png, .jpg, .nii(.gz), .h5, .npy).
     #[arg(long)]
     input: PathBuf,
@@ -28,6 +29,10 @@ pub struct Args {
     probabilities: bool,
     #[command(flatten)]
     axes: super::H5AxesArg,
+    /// Segment only part i of n of the inputs (0-based; name-sorted, every n-th from i), for
+    /// array jobs: `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<crate::shard::Shard>,
 }
 
 /// The output mask path for an input file.
@@ -42,12 +47,20 @@ fn mask_path(input: &Path, out: &Path) -> Result<PathBuf> {
 
 /// Runs `semiseg predict`.
 pub fn run(args: Args) -> Result<()> {
-    let LoadedRun { cfg, net, .. } = load_run(args.from.run.as_deref(), &args.from.checkpoint).map_err(|e| anyhow!(e))?;
+    let LoadedRun { cfg, net, device, .. } = load_run(args.from.run.as_deref(), &args.from.checkpoint, args.device.device.as_deref()).map_err(|e| anyhow!(e))?;
     let inputs = if args.input.is_dir() { image_files_in(&args.input)? } else { vec![args.input.clone()] };
     if inputs.is_empty() {
         bail!("{}: no image files", args.input.display());
     }
-    let device = Device::flex();
+    let inputs = match args.shard {
+        Some(shard) => {
+            let total = inputs.len();
+            let part = shard.select(inputs);
+            println!("shard {}/{}: {} of {total} inputs", shard.index, shard.count, part.len());
+            part
+        }
+        None => inputs,
+    };
     let pb = bar(inputs.len(), "predicting");
     let mut failed = Vec::new();
     for input in &inputs {

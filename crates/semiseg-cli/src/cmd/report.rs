@@ -4,7 +4,6 @@
 use anyhow::{anyhow, bail, Context, Result};
 use image::{Rgb, RgbImage};
 use plotters::prelude::*;
-use semiseg_nn::burn::prelude::Device;
 use semiseg_train::infer::predict;
 use semiseg_train::trainer::{dataset_splits, load_run, split_cases, LoadedRun};
 use serde_json::Value;
@@ -178,7 +177,7 @@ pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<
         eprintln!("no overlays: {} has no checkpoints/{}.ckpt", run.display(), checkpoint);
     }
     if overlays > 0 && has_checkpoint {
-        let LoadedRun { cfg, net, .. } = load_run(Some(run), checkpoint).map_err(|e| anyhow!(e))?;
+        let LoadedRun { cfg, net, device, .. } = load_run(Some(run), checkpoint, None).map_err(|e| anyhow!(e))?;
         let split = if cfg.data.test_split.is_empty() { cfg.data.val_split.clone() } else { cfg.data.test_split.clone() };
         if split.is_empty() {
             bail!("{}: the run has neither a test nor a validation split to draw overlays from (use --overlays 0)", run.display());
@@ -188,7 +187,7 @@ pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<
         for case in split_cases(&splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(overlays) {
             let image = case.read_image()?;
             let label = case.read_label()?.expect("filtered on labels");
-            let (pred, _) = predict(&net, &image, &cfg, &Device::flex()).map_err(|e| anyhow!("{}: {e}", case.images[0].display()))?;
+            let (pred, _) = predict(&net, &image, &cfg, &device).map_err(|e| anyhow!("{}: {e}", case.images[0].display()))?;
             let z = image.spatial_shape()[2] / 2; // middle slice of a volume
             let img = image.data.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(2), z).to_owned();
             let out = plots.join(format!("overlay_{}.png", case.id));

@@ -41,6 +41,8 @@ enum SynthCommand {
         /// Only this stage: `vae` or `ldm`.
         #[arg(long, value_parser = ["vae", "ldm"])]
         stage: Option<String>,
+        #[command(flatten)]
+        device: super::DeviceArg,
     },
     /// Draw images from a trained run into a folder of PNG files.
     Sample {
@@ -62,17 +64,21 @@ enum SynthCommand {
         /// Override a sampling value, e.g. `--set sample.sampler="ddpm"` or `--set sample.eta=0`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        #[command(flatten)]
+        device: super::DeviceArg,
     },
 }
 
 /// Runs `semiseg synth`.
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        SynthCommand::Train { config, data, set, out, resume, stage } => {
+        SynthCommand::Train { config, data, mut set, out, resume, stage, device } => {
             let run = SynthRun(out.clone());
+            let device_override: Vec<String> = device.as_override("device").into_iter().collect();
             let cfg = if resume {
-                SynthConfig::from_file(&run.config(), &[])?
+                SynthConfig::from_file(&run.config(), &device_override)?
             } else {
+                set.extend(device_override);
                 let mut cfg = match (&config, &data) {
                     (Some(path), _) => SynthConfig::from_file(path, &set)?,
                     (None, Some(_)) => SynthConfig::defaults_with(&set)?,
@@ -109,7 +115,8 @@ pub fn run(args: Args) -> Result<()> {
             }
             Ok(())
         }
-        SynthCommand::Sample { run, n, out, class, seed, set } => {
+        SynthCommand::Sample { run, n, out, class, seed, mut set, device } => {
+            set.extend(device.as_override("device"));
             let synth = SynthRun(run.clone());
             let cfg = SynthConfig::from_file(&synth.config(), &set)?;
             let pb = bar(n, "sampling");

@@ -46,6 +46,8 @@ pub struct Args {
     /// mean ± sample std of every test metric to OUT/seeds.json (run again to resume).
     #[arg(long)]
     seeds: Option<String>,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 /// A data folder relative to the working directory, or else to the source tree (so the demo runs
@@ -70,7 +72,9 @@ fn fresh_run_dir(name: &str) -> PathBuf {
 }
 
 /// Runs `semiseg train`.
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
+    let device_override: Vec<String> = args.device.as_override("train.device").into_iter().collect();
+    args.set.extend(device_override.iter().cloned());
     if let Some(seeds) = &args.seeds {
         let seeds = super::seeds::parse_seeds(seeds)?;
         let name = match &args.config {
@@ -82,7 +86,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let (cfg, run_dir, resume) = match &args.resume {
         Some(dir) => {
-            let cfg = Config::from_file(&dir.join("config.toml"), &[])?;
+            let cfg = Config::from_file(&dir.join("config.toml"), &device_override)?;
             if !dir.join("checkpoints/last.ckpt").is_file() {
                 bail!("{}: no checkpoints/last.ckpt to resume from", dir.display());
             }
@@ -120,7 +124,7 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(d) = test_dice_best {
                 println!("test Dice (best-on-validation checkpoint): {d:.4}");
             }
-            if args.config.is_none() && args.resume.is_none() && args.set.is_empty() {
+            if args.config.is_none() && args.resume.is_none() && args.set.len() == device_override.len() {
                 if let Some(line) = demo_baseline_line() {
                     println!("{line}");
                 }

@@ -30,6 +30,9 @@ pub struct UNetConfig {
     /// Number of CCT auxiliary decoders (0, or up to 3: feature noise, dropout, feature dropout).
     #[config(default = 0)]
     pub aux_decoders: usize,
+    /// The encoder's training-time dropout (SSL4MIS's 0.05-0.5); off for a deterministic step.
+    #[config(default = true)]
+    pub dropout: bool,
 }
 
 /// [conv → BN → LeakyReLU] → dropout → [conv → BN → LeakyReLU].
@@ -129,7 +132,7 @@ impl UNetConfig {
     pub fn init(&self, device: &Device) -> UNet {
         assert!(self.aux_decoders <= 3, "aux_decoders={} (at most 3)", self.aux_decoders);
         let f = self.widths();
-        let drop = [0.05, 0.1, 0.2, 0.3, 0.5];
+        let drop = if self.dropout { [0.05, 0.1, 0.2, 0.3, 0.5] } else { [0.0; 5] };
         let encoder = (0..5).map(|i| Block::new(if i == 0 { self.in_channels } else { f[i - 1] }, f[i], drop[i], device)).collect();
         UNet {
             encoder,

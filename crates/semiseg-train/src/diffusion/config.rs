@@ -22,6 +22,8 @@ pub struct SynthConfig {
     pub ldm: LdmStage,
     /// Sampling defaults.
     pub sample: SampleConfig,
+    /// Where to compute: `cpu`, `wgpu`, `wgpu:N`, `cuda:N` (`--device` overrides it).
+    pub device: String,
 }
 
 /// Where the training images are.
@@ -102,7 +104,7 @@ pub struct SampleConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        Self { seed: 41, data: SynthData::default(), vae: VaeStage::default(), ldm: LdmStage::default(), sample: SampleConfig::default() }
+        Self { seed: 41, data: SynthData::default(), vae: VaeStage::default(), ldm: LdmStage::default(), sample: SampleConfig::default(), device: "cpu".into() }
     }
 }
 
@@ -185,6 +187,9 @@ impl SynthConfig {
         }
         if !(0.0..=1.0).contains(&self.ldm.class_dropout) {
             return bad("ldm.class_dropout", self.ldm.class_dropout.to_string(), "in [0, 1]");
+        }
+        if let Err(e) = self.device.parse::<semiseg_nn::device::DeviceChoice>() {
+            return bad("device", format!("\"{}\"", self.device), &e.to_string());
         }
         if !["ddim", "ddpm"].contains(&self.sample.sampler.as_str()) {
             return bad("sample.sampler", format!("\"{}\"", self.sample.sampler), "ddim or ddpm");

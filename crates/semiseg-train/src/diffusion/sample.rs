@@ -34,7 +34,7 @@ pub fn class_names(run: &SynthRun) -> Vec<String> {
 
 /// Draws `req.n` images into `req.out`; `tick` is called after each batch with the images done.
 pub fn sample(cfg: &SynthConfig, run: &SynthRun, req: &SampleRequest, tick: &dyn Fn(usize)) -> Result<Vec<PathBuf>, String> {
-    let device = Device::flex();
+    let device = crate::config::open_device(&cfg.device)?;
     let names = class_names(run);
     let load = |stage: &str| -> Result<Vec<checkpoint::Part>, String> {
         let p = run.checkpoint(stage);

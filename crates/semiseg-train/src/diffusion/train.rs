@@ -87,7 +87,7 @@ fn draw(images: &SynthImages, batch: usize, rng: &mut StdRng, device: &Device) -
 /// iterations done.
 pub fn train_stage(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, stage: &str, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<usize, String> {
     std::fs::create_dir_all(run.0.join("checkpoints")).map_err(|e| format!("{}: {e}", run.0.display()))?;
-    let device = Device::flex().autodiff();
+    let device = crate::config::open_device(&cfg.device)?.autodiff();
     device.seed(derive_seed(cfg.seed, 20, 0));
     match stage {
         "vae" => train_vae(cfg, run, images, &device, stop, obs),
@@ -168,11 +168,12 @@ fn train_ldm(cfg: &SynthConfig, run: &SynthRun, images: &SynthImages, device: &D
         return Err(format!("{}: no trained autoencoder; run the vae stage first", vae_path.display()));
     }
     let (_, parts) = checkpoint::load(&vae_path)?;
-    let vae = load_module(vae_of(cfg, &Device::flex()), find(&parts, "net")?)?;
+    let plain = device.clone().without_autodiff();
+    let vae = load_module(vae_of(cfg, &plain), find(&parts, "net")?)?;
     // Posterior moments of every image, once (the autoencoder is frozen).
     let moments: Vec<(Tensor<4>, Tensor<4>)> = images.images.iter().map(|img| {
         let s = img.shape();
-        let x = Tensor::<4>::from_data(TensorData::new(img.iter().copied().collect::<Vec<_>>(), [1, s[0], s[1], s[2]]), &Device::flex());
+        let x = Tensor::<4>::from_data(TensorData::new(img.iter().copied().collect::<Vec<_>>(), [1, s[0], s[1], s[2]]), &plain);
         let (m, lv) = vae.moments(x);
         (Tensor::from_data(m.into_data(), device), Tensor::from_data(lv.into_data(), device))
     }).collect();

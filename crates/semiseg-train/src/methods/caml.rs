@@ -93,7 +93,9 @@ impl CamlMethod {
         let classes = self.cfg.model.classes;
         let net = &self.model.net;
         let (proj_v, proj_a) = (net.projection_head1.valid(), net.projection_head2.valid());
-        let on_host_device = |x: Tensor<2>| Tensor::<2>::from_data(x.detach().into_data(), &Device::flex());
+        // the heads' evaluation copies live on the plain device, outside the autodiff graph
+        let plain = features.0.device().without_autodiff();
+        let on_plain_device = |x: Tensor<2>| Tensor::<2>::from_data(x.detach().into_data(), &plain);
         for (i, &case) in batch.labeled_indices.iter().enumerate() {
             let mut per_class = Vec::with_capacity(classes);
             for c in 0..classes {
@@ -103,7 +105,7 @@ impl CamlMethod {
                     per_class.push(Rows::default());
                     continue;
                 }
-                let rows = (proj_v.forward(on_host_device(feature_rows(features.0, &kept))) + proj_a.forward(on_host_device(feature_rows(features.1, &kept)))) / 2.0;
+                let rows = (proj_v.forward(on_plain_device(feature_rows(features.0, &kept))) + proj_a.forward(on_plain_device(feature_rows(features.1, &kept)))) / 2.0;
                 per_class.push(Rows { values: rows.into_data().try_into_vec::<f32>().expect("f32 rows"), count: kept.len() });
             }
             self.memory.store(case, per_class);

@@ -224,7 +224,7 @@ pub fn build_volume(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
 
 /// The inference network of the config's method restored from checkpoint `parts`.
 pub fn inference_net_from(cfg: &Config, parts: &[Part]) -> Result<Segmenter, String> {
-    let device = Device::flex().autodiff();
+    let device = cfg.device()?.autodiff();
     if cfg.is_volumetric() {
         let mut method = build_volume(cfg, &device);
         method.load(parts)?;
