@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LA-8 on this machine: supervised V-Net, MC-Net+, CAML and FBA-Net+ (configs/la-8-<method>-cpu.toml:
-# 8 labeled + 24 unlabeled shipped training volumes, 4 held out for validation, 200 iterations at
-# 64x64x48), one run after the other with both threads, then the table of the 20 test volumes
+# 8 labeled + 24 unlabeled shipped training volumes, 4 held out for validation, 200 iterations
+# (FBA-Net+: 140) at 64x64x48), one run after the other with both threads, then the table of the 20 test volumes
 # (Dice, Jaccard, HD95 and ASD in voxels, medpy convention) for the last and the
 # best-on-validation checkpoints, each run's wall time, and the paper protocol's time here
 # extrapolated from the run (per-iteration time x voxels of 112x112x80 / 64x64x48 x 15,000).

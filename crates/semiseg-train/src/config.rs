@@ -168,8 +168,12 @@ pub struct MethodConfig {
     pub name: String,
     /// Final weight of the unsupervised term (SSL4MIS `--consistency`).
     pub consistency: f64,
-    /// Ramp-up length in "epochs" of 150 iterations (SSL4MIS `--consistency_rampup`).
+    /// Ramp-up length in "epochs" of `rampup_epoch` iterations (SSL4MIS `--consistency_rampup`).
     pub rampup: f64,
+    /// Iterations per ramp-up "epoch": the references' `iter_num // 150`. A short run keeps
+    /// the paper's ramp-up as a fraction of the run by shortening the epoch with it (at 150, a
+    /// 200-iteration run would hold the weight at exp(-5) for 150 iterations).
+    pub rampup_epoch: usize,
     /// EMA decay of the teacher (mean teacher, UA-MT).
     pub ema_decay: f64,
     /// Iteration before which the consistency term is off (SSL4MIS mean teacher 2-D: 1000; its
@@ -356,6 +360,7 @@ impl Default for MethodConfig {
             name: "mean_teacher".into(),
             consistency: 0.1,
             rampup: 200.0,
+            rampup_epoch: 150,
             ema_decay: 0.99,
             consistency_start: 0,
             cps_init: "default".into(),
@@ -503,6 +508,9 @@ impl Config {
         one_of("eval.resolution", &self.eval.resolution, &["original", "network"])?;
         one_of("eval.select_by", &self.eval.select_by, &["dice", "jaccard"])?;
         one_of("data.channel_conversion", &self.data.channel_conversion, &["grey_rgb", "mean", "first", "none"])?;
+        if self.method.rampup_epoch == 0 {
+            return bad("method.rampup_epoch", "0".into(), "at least 1 iteration per ramp-up epoch");
+        }
         if !(1..=16).contains(&self.data.channels) {
             return bad("data.channels", self.data.channels.to_string(), "expected 1 to 16");
         }

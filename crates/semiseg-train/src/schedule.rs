@@ -51,10 +51,11 @@ pub fn sigmoid_rampup(current: f64, length: f64) -> f64 {
     (-5.0 * phase * phase).exp()
 }
 
-/// The consistency weight at 0-based iteration `t`: `weight · rampup(t // 150, length)` (the
-/// SSL4MIS 2-D scripts compute it from `iter_num` before incrementing it).
-pub fn consistency_weight(weight: f64, length: f64, t: usize) -> f64 {
-    weight * sigmoid_rampup((t / 150) as f64, length)
+/// The consistency weight at iteration `t`: `weight · rampup(t // epoch, length)` (the
+/// references' `epoch` is 150; the SSL4MIS 2-D scripts compute it from `iter_num` before
+/// incrementing it, the 3-D ones after).
+pub fn consistency_weight(weight: f64, length: f64, epoch: usize, t: usize) -> f64 {
+    weight * sigmoid_rampup((t / epoch.max(1)) as f64, length)
 }
 
 #[cfg(test)]
@@ -68,6 +69,16 @@ mod tests {
         assert!((sigmoid_rampup(100.0, 200.0) - (-1.25f64).exp()).abs() < 1e-15);
         assert_eq!(sigmoid_rampup(250.0, 200.0), 1.0);
         assert_eq!(sigmoid_rampup(3.0, 0.0), 1.0);
+    }
+
+    #[test]
+    fn ramp_up_epochs_can_be_shortened_with_the_run() {
+        // the references' epochs of 150 iterations: iteration 149 is still epoch 0
+        assert_eq!(consistency_weight(1.0, 40.0, 150, 149), sigmoid_rampup(0.0, 40.0));
+        assert_eq!(consistency_weight(1.0, 40.0, 150, 150), sigmoid_rampup(1.0, 40.0));
+        // 200 iterations in epochs of 2: the full weight at 40 % of the run, as 6,000 of 15,000
+        assert_eq!(consistency_weight(0.1, 40.0, 2, 80), 0.1);
+        assert!((consistency_weight(0.1, 40.0, 2, 40) - 0.1 * sigmoid_rampup(20.0, 40.0)).abs() < 1e-15);
     }
 
     #[test]

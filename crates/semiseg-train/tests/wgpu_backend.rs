@@ -41,7 +41,7 @@ fn gradients<M: Module>(net: &M, loss: Tensor<1>) -> Vec<Vec<f32>> {
     impl ModuleVisitor for Collect<'_> {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
             if let Some(g) = self.0.get::<D>(p.id) {
-                self.1.push(g.into_data().convert::<f32>().to_vec().unwrap());
+                self.1.push(g.into_data().convert::<f32>().to_vec::<f32>().unwrap());
             }
         }
     }

@@ -162,7 +162,7 @@ impl Method<5> for CamlMethod {
         let correlation = self.correlation(batch, &pred_v, &pred_a, features, &mut rng).unwrap_or_else(|| Tensor::zeros([1], &batch.images.device()));
 
         let m = &self.cfg.method;
-        let ramp = |weight: f64| consistency_weight(weight, m.rampup, t + 1);
+        let ramp = |weight: f64| consistency_weight(weight, m.rampup, m.rampup_epoch, t + 1);
         vec![
             Term { name: "supervised", value: dice, weight: DICE_WEIGHT * self.cfg.term_weight("supervised") },
             Term { name: "consistency", value: consistency, weight: ramp(m.consistency) * self.cfg.term_weight("consistency") },

@@ -51,7 +51,7 @@ impl OneNetwork for Cct {
         let m = &self.cfg.method;
         vec![
             Term { name: "supervised", value: sup, weight: self.cfg.term_weight("supervised") },
-            Term { name: "consistency", value: cons, weight: consistency_weight(m.consistency, m.rampup, t) * self.cfg.term_weight("consistency") },
+            Term { name: "consistency", value: cons, weight: consistency_weight(m.consistency, m.rampup, m.rampup_epoch, t) * self.cfg.term_weight("consistency") },
         ]
     }
 

@@ -59,7 +59,7 @@ impl Method for Cps {
         let m = &self.cfg.method;
         vec![
             Term { name: "supervised", value: sup, weight: self.cfg.term_weight("supervised") },
-            Term { name: "cps", value: cps, weight: consistency_weight(m.consistency, m.rampup, t) * self.cfg.term_weight("cps") },
+            Term { name: "cps", value: cps, weight: consistency_weight(m.consistency, m.rampup, m.rampup_epoch, t) * self.cfg.term_weight("cps") },
         ]
     }
 

@@ -42,7 +42,7 @@ pub fn mutual_terms(cfg: &Config, logits: &[Tensor<5>], batch: &DeviceBatch<5>, 
     let lambda = if logits.len() > 1 { DICE_WEIGHT } else { 1.0 };
     let mut terms = vec![Term { name: "supervised", value: dice, weight: lambda * cfg.term_weight("supervised") }];
     if let Some(c) = consistency {
-        terms.push(Term { name: "consistency", value: c, weight: consistency_weight(cfg.method.consistency, cfg.method.rampup, t + 1) * cfg.term_weight("consistency") });
+        terms.push(Term { name: "consistency", value: c, weight: consistency_weight(cfg.method.consistency, cfg.method.rampup, cfg.method.rampup_epoch, t + 1) * cfg.term_weight("consistency") });
     }
     terms
 }

@@ -43,7 +43,7 @@ pub fn consistency_at(cfg: &Config, t: usize) -> f64 {
     if t < cfg.method.consistency_start {
         0.0
     } else {
-        consistency_weight(cfg.method.consistency, cfg.method.rampup, t) * cfg.term_weight("consistency")
+        consistency_weight(cfg.method.consistency, cfg.method.rampup, cfg.method.rampup_epoch, t) * cfg.term_weight("consistency")
     }
 }
 

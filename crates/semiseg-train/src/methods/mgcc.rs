@@ -66,7 +66,7 @@ impl OneNetwork for MgccMethod {
         let mut terms = vec![Term { name: "supervised", value: sup, weight: self.cfg.term_weight("supervised") }];
         if let Some(cons) = cons.filter(|_| semi) {
             let m = &self.cfg.method;
-            terms.push(Term { name: "consistency", value: cons, weight: consistency_weight(m.consistency, m.rampup, t) * self.cfg.term_weight("consistency") });
+            terms.push(Term { name: "consistency", value: cons, weight: consistency_weight(m.consistency, m.rampup, m.rampup_epoch, t) * self.cfg.term_weight("consistency") });
         }
         terms
     }
