@@ -1,5 +1,6 @@
 //! The GEMM convolution against Burn's generic convolution on the same device: outputs and the
-//! gradients of input, weight and bias, over odd sizes, strides, padding and channel counts.
+//! gradients of input, weight and bias, over odd sizes, strides, padding, dilations and channel
+//! counts.
 
 use burn::tensor::module;
 use burn::tensor::ops::ConvOptions;
@@ -21,7 +22,7 @@ fn assert_close<const D: usize>(got: Tensor<D>, want: Tensor<D>, what: &str) {
 
 /// Forward and backward of both implementations for one geometry, with a loss that weights
 /// every output differently (so a transposed or shifted gradient cannot pass).
-fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usize; 3], stride: [usize; 3], padding: [usize; 3]) {
+fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usize; 3], stride: [usize; 3], padding: [usize; 3], dilation: [usize; 3]) {
     let d = device();
     let x = Tensor::<5>::random([batch, channels[0], input[0], input[1], input[2]], Distribution::Normal(0.0, 1.0), &d);
     let w = Tensor::<5>::random([channels[1], channels[0], kernel[0], kernel[1], kernel[2]], Distribution::Normal(0.0, 0.3), &d);
@@ -29,9 +30,9 @@ fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usiz
     let run = |gemm: bool| {
         let (x, w, b) = (x.clone().require_grad(), w.clone().require_grad(), b.clone().require_grad());
         let y = if gemm {
-            kernels::conv3d(x.clone(), w.clone(), Some(b.clone()), stride, padding)
+            kernels::conv3d_dilated(x.clone(), w.clone(), Some(b.clone()), stride, padding, dilation)
         } else {
-            module::conv3d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new(stride, padding, [1, 1, 1], 1))
+            module::conv3d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new(stride, padding, dilation, 1))
         };
         let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).cos();
         let grads = (y.clone() * weights).sum().backward();
@@ -39,7 +40,7 @@ fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usiz
     };
     let (y1, dx1, dw1, db1) = run(true);
     let (y0, dx0, dw0, db0) = run(false);
-    let case = format!("batch {batch} channels {channels:?} input {input:?} kernel {kernel:?} stride {stride:?} padding {padding:?}");
+    let case = format!("batch {batch} channels {channels:?} input {input:?} kernel {kernel:?} stride {stride:?} padding {padding:?} dilation {dilation:?}");
     assert_close(y1, y0.inner(), &format!("output, {case}"));
     assert_close(dx1, dx0, &format!("input gradient, {case}"));
     assert_close(dw1, dw0, &format!("weight gradient, {case}"));
@@ -48,22 +49,26 @@ fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usiz
 
 #[test]
 fn conv3d_matches_burn_values_and_gradients() {
-    check_3d(2, [3, 5], [5, 7, 6], [3, 3, 3], [1, 1, 1], [1, 1, 1]);
-    check_3d(1, [2, 4], [9, 8, 7], [2, 2, 2], [2, 2, 2], [0, 0, 0]);
-    check_3d(3, [4, 2], [6, 5, 9], [5, 5, 5], [2, 1, 3], [2, 2, 2]);
-    check_3d(4, [7, 3], [3, 4, 5], [1, 1, 1], [1, 1, 1], [0, 0, 0]);
-    check_3d(2, [1, 6], [4, 6, 5], [3, 1, 3], [1, 2, 1], [1, 0, 1]);
+    check_3d(2, [3, 5], [5, 7, 6], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]);
+    check_3d(1, [2, 4], [9, 8, 7], [2, 2, 2], [2, 2, 2], [0, 0, 0], [1, 1, 1]);
+    check_3d(3, [4, 2], [6, 5, 9], [5, 5, 5], [2, 1, 3], [2, 2, 2], [1, 1, 1]);
+    check_3d(4, [7, 3], [3, 4, 5], [1, 1, 1], [1, 1, 1], [0, 0, 0], [1, 1, 1]);
+    check_3d(2, [1, 6], [4, 6, 5], [3, 1, 3], [1, 2, 1], [1, 0, 1], [1, 1, 1]);
+    check_3d(2, [3, 4], [7, 9, 8], [3, 3, 2], [1, 2, 1], [2, 1, 3], [2, 3, 2]);
 }
 
 #[test]
 fn conv2d_matches_burn_values_and_gradients() {
     let d = device();
-    for (batch, [ci, co], [h, w], k, s, p) in [
-        (2, [3, 8], [11, 9], 3, 1, 1),
-        (5, [16, 16], [16, 16], 3, 1, 1),
-        (1, [4, 3], [10, 7], 3, 2, 1),
-        (3, [6, 2], [8, 8], 1, 1, 0),
-        (2, [2, 5], [9, 12], 7, 1, 3),
+    for (batch, [ci, co], [h, w], k, s, p, dil) in [
+        (2, [3, 8], [11, 9], 3, 1, 1, 1),
+        (5, [16, 16], [16, 16], 3, 1, 1, 1),
+        (1, [4, 3], [10, 7], 3, 2, 1, 1),
+        (3, [6, 2], [8, 8], 1, 1, 0, 1),
+        (2, [2, 5], [9, 12], 7, 1, 3, 1),
+        // MGCC's attention gates: 3×3 at dilation 2, padding 2
+        (2, [6, 6], [16, 16], 3, 1, 2, 2),
+        (3, [5, 4], [11, 13], 3, 2, 1, 3),
     ] {
         let x = Tensor::<4>::random([batch, ci, h, w], Distribution::Normal(0.0, 1.0), &d);
         let wt = Tensor::<4>::random([co, ci, k, k], Distribution::Normal(0.0, 0.3), &d);
@@ -71,9 +76,9 @@ fn conv2d_matches_burn_values_and_gradients() {
         let run = |gemm: bool| {
             let (x, wt, b) = (x.clone().require_grad(), wt.clone().require_grad(), b.clone().require_grad());
             let y = if gemm {
-                kernels::conv2d(x.clone(), wt.clone(), Some(b.clone()), [s, s], [p, p])
+                kernels::conv2d_dilated(x.clone(), wt.clone(), Some(b.clone()), [s, s], [p, p], [dil, dil])
             } else {
-                module::conv2d(x.clone(), wt.clone(), Some(b.clone()), ConvOptions::new([s, s], [p, p], [1, 1], 1))
+                module::conv2d(x.clone(), wt.clone(), Some(b.clone()), ConvOptions::new([s, s], [p, p], [dil, dil], 1))
             };
             let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).sin();
             let grads = (y.clone() * weights).sum().backward();
@@ -81,7 +86,7 @@ fn conv2d_matches_burn_values_and_gradients() {
         };
         let (y1, dx1, dw1, db1) = run(true);
         let (y0, dx0, dw0, db0) = run(false);
-        let case = format!("batch {batch} channels {ci}->{co} {h}x{w} kernel {k} stride {s} padding {p}");
+        let case = format!("batch {batch} channels {ci}->{co} {h}x{w} kernel {k} stride {s} padding {p} dilation {dil}");
         assert_close(y1, y0.inner(), &format!("output, {case}"));
         assert_close(dx1, dx0, &format!("input gradient, {case}"));
         assert_close(dw1, dw0, &format!("weight gradient, {case}"));

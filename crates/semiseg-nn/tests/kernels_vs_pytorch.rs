@@ -45,6 +45,7 @@ fn conv2d_matches_pytorch() {
     check_conv::<4>("conv2d_k3", |x, w, b| kernels::conv2d(x, w, Some(b), [1, 1], [1, 1]));
     check_conv::<4>("conv2d_k3s2", |x, w, b| kernels::conv2d(x, w, Some(b), [2, 2], [1, 1]));
     check_conv::<4>("conv2d_k1", |x, w, b| kernels::conv2d(x, w, Some(b), [1, 1], [0, 0]));
+    check_conv::<4>("conv2d_k3d2", |x, w, b| kernels::conv2d_dilated(x, w, Some(b), [1, 1], [2, 2], [2, 2]));
 }
 
 #[test]
@@ -52,6 +53,7 @@ fn conv3d_matches_pytorch() {
     check_conv::<5>("conv3d_k3", |x, w, b| kernels::conv3d(x, w, Some(b), [1, 1, 1], [1, 1, 1]));
     check_conv::<5>("conv3d_k2s2", |x, w, b| kernels::conv3d(x, w, Some(b), [2, 2, 2], [0, 0, 0]));
     check_conv::<5>("conv3d_k5", |x, w, b| kernels::conv3d(x, w, Some(b), [2, 1, 3], [2, 2, 2]));
+    check_conv::<5>("conv3d_k3d", |x, w, b| kernels::conv3d_dilated(x, w, Some(b), [1, 2, 1], [2, 1, 3], [2, 3, 2]));
 }
 
 #[test]

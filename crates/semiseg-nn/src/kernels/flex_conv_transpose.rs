@@ -38,7 +38,7 @@ fn adjoint_geometry(x: &FlexTensor, w: &FlexTensor, stride: [usize; 3], padding:
     let out: [usize; 3] = std::array::from_fn(|a| {
         ((input[a] - 1) * stride[a] + kernel[a]).checked_sub(2 * padding[a]).expect("transposed convolution padding larger than its output")
     });
-    let g = ConvGeometry { batch, in_channels: cout, out_channels: cin, input: out, kernel, stride, padding };
+    let g = ConvGeometry { batch, in_channels: cout, out_channels: cin, input: out, kernel, stride, padding, dilation: [1, 1, 1] };
     assert_eq!(g.output(), input, "transposed convolution sizes do not invert");
     g
 }

@@ -1,7 +1,7 @@
 //! The shape of one convolution, with 2-D convolutions as 3-D ones of depth 1.
 
-/// Sizes and steps of a grouped-free, dilation-free convolution `[N, C, D, H, W]` →
-/// `[N, O, Do, Ho, Wo]` (the only kind the project's networks use).
+/// Sizes and steps of a convolution without groups `[N, C, D, H, W]` → `[N, O, Do, Ho, Wo]`
+/// (grouped ones, MGCC's depthwise convolutions, stay on Burn's kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
     /// Batch size.
@@ -18,12 +18,19 @@ pub struct ConvGeometry {
     pub stride: [usize; 3],
     /// Zero padding on both sides, per axis.
     pub padding: [usize; 3],
+    /// Spacing between kernel taps, per axis (1: adjacent; MGCC's attention gates use 2).
+    pub dilation: [usize; 3],
 }
 
 impl ConvGeometry {
     /// Output size `[Do, Ho, Wo]`, as PyTorch computes it.
     pub fn output(&self) -> [usize; 3] {
-        std::array::from_fn(|a| (self.input[a] + 2 * self.padding[a] - self.kernel[a]) / self.stride[a] + 1)
+        std::array::from_fn(|a| (self.input[a] + 2 * self.padding[a] - self.span(a)) / self.stride[a] + 1)
+    }
+
+    /// Extent of the dilated kernel along axis `a`: `dilation·(k − 1) + 1`.
+    pub fn span(&self, a: usize) -> usize {
+        self.dilation[a] * (self.kernel[a] - 1) + 1
     }
 
     /// Input voxels per channel.
@@ -55,11 +62,12 @@ impl ConvGeometry {
     /// Panics with the reason when the kernel does not fit the padded input.
     pub fn check(&self) {
         for a in 0..3 {
-            assert!(self.stride[a] > 0, "convolution stride must be positive");
+            assert!(self.stride[a] > 0 && self.dilation[a] > 0, "convolution stride and dilation must be positive");
             assert!(
-                self.kernel[a] > 0 && self.kernel[a] <= self.input[a] + 2 * self.padding[a],
-                "convolution kernel {:?} larger than the padded input {:?} (padding {:?})",
+                self.kernel[a] > 0 && self.span(a) <= self.input[a] + 2 * self.padding[a],
+                "convolution kernel {:?} (dilation {:?}) larger than the padded input {:?} (padding {:?})",
                 self.kernel,
+                self.dilation,
                 self.input,
                 self.padding
             );

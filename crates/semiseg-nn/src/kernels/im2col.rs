@@ -35,13 +35,15 @@ fn valid_span(out_len: usize, tap: usize, stride: usize, pad: usize, len: usize)
     (lo.min(hi), hi)
 }
 
-/// Kernel tap `(a, b, e)` and input channel of im2col row `k`.
+/// Input channel of im2col row `k`, and the offsets of its kernel tap from the window's
+/// corner (the tap's index times the dilation).
 #[inline]
 fn tap_of(k: usize, g: &ConvGeometry) -> (usize, [usize; 3]) {
     let [_, kh, kw] = g.kernel;
     let kvol = g.kernel_volume();
     let rem = k % kvol;
-    (k / kvol, [rem / (kh * kw), (rem / kw) % kh, rem % kw])
+    let [dd, dh, dw] = g.dilation;
+    (k / kvol, [rem / (kh * kw) * dd, (rem / kw) % kh * dh, rem % kw * dw])
 }
 
 /// Fills `cols` (`[K, rows·Wo]`, row-major) with the im2col matrix of output rows
@@ -113,8 +115,8 @@ pub fn col2im_add_tile(cols: &[f32], g: &ConvGeometry, rows: std::ops::Range<usi
 mod tests {
     use super::*;
 
-    fn geometry(input: [usize; 3], kernel: [usize; 3], stride: [usize; 3], padding: [usize; 3]) -> ConvGeometry {
-        ConvGeometry { batch: 1, in_channels: 2, out_channels: 1, input, kernel, stride, padding }
+    fn geometry((input, kernel, stride, padding, dilation): Case) -> ConvGeometry {
+        ConvGeometry { batch: 1, in_channels: 2, out_channels: 1, input, kernel, stride, padding, dilation }
     }
 
     /// im2col by its definition, element by element.
@@ -123,11 +125,13 @@ mod tests {
         let [od, oh, ow] = g.output();
         let p = od * oh * ow;
         let mut cols = vec![0.0; g.patch_len() * p];
+        let [_, kh, kw] = g.kernel;
         for k in 0..g.patch_len() {
-            let (c, [a, b, e]) = tap_of(k, g);
+            let (c, t) = (k / g.kernel_volume(), k % g.kernel_volume());
+            let tap = [t / (kh * kw), (t / kw) % kh, t % kw];
             for (q, v) in cols[k * p..(k + 1) * p].iter_mut().enumerate() {
-                let (z, y, xx) = (q / (oh * ow), (q / ow) % oh, q % ow);
-                let i = [z * g.stride[0] + a, y * g.stride[1] + b, xx * g.stride[2] + e];
+                let out = [q / (oh * ow), (q / ow) % oh, q % ow];
+                let i: [usize; 3] = std::array::from_fn(|a| out[a] * g.stride[a] + tap[a] * g.dilation[a]);
                 let inside = (0..3).all(|ax| i[ax] >= g.padding[ax] && i[ax] - g.padding[ax] < g.input[ax]);
                 if inside {
                     *v = x[((c * d + i[0] - g.padding[0]) * h + i[1] - g.padding[1]) * w + i[2] - g.padding[2]];
@@ -137,18 +141,25 @@ mod tests {
         cols
     }
 
-    const CASES: [([usize; 3], [usize; 3], [usize; 3], [usize; 3]); 5] = [
-        ([1, 7, 9], [1, 3, 3], [1, 1, 1], [0, 1, 1]),
-        ([1, 8, 7], [1, 3, 3], [1, 2, 2], [0, 1, 1]),
-        ([5, 6, 7], [3, 3, 3], [1, 1, 1], [1, 1, 1]),
-        ([6, 5, 9], [2, 2, 2], [2, 2, 2], [0, 0, 0]),
-        ([4, 9, 6], [5, 5, 5], [2, 3, 1], [2, 2, 2]),
+    /// Input, kernel, stride, padding and dilation.
+    type Case = ([usize; 3], [usize; 3], [usize; 3], [usize; 3], [usize; 3]);
+
+    const CASES: [Case; 8] = [
+        ([1, 7, 9], [1, 3, 3], [1, 1, 1], [0, 1, 1], [1, 1, 1]),
+        ([1, 8, 7], [1, 3, 3], [1, 2, 2], [0, 1, 1], [1, 1, 1]),
+        ([5, 6, 7], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]),
+        ([6, 5, 9], [2, 2, 2], [2, 2, 2], [0, 0, 0], [1, 1, 1]),
+        ([4, 9, 6], [5, 5, 5], [2, 3, 1], [2, 2, 2], [1, 1, 1]),
+        // dilated: MGCC's 3×3 at dilation 2, odd sizes, stride, and unequal dilations
+        ([1, 9, 11], [1, 3, 3], [1, 1, 1], [0, 2, 2], [1, 2, 2]),
+        ([1, 10, 7], [1, 3, 3], [1, 2, 2], [0, 2, 1], [1, 2, 3]),
+        ([7, 6, 8], [3, 2, 3], [2, 1, 1], [2, 1, 3], [2, 3, 2]),
     ];
 
     #[test]
     fn tiles_equal_the_definition() {
-        for (input, kernel, stride, padding) in CASES {
-            let g = geometry(input, kernel, stride, padding);
+        for case in CASES {
+            let g = geometry(case);
             let x: Vec<f32> = (0..2 * g.input_volume()).map(|i| i as f32 * 0.5 - 3.0).collect();
             let want = naive_im2col(&x, &g);
             let [od, oh, ow] = g.output();
@@ -162,7 +173,7 @@ mod tests {
                     for k in 0..g.patch_len() {
                         let got = &cols[k * range.len() * ow..][..range.len() * ow];
                         let exp = &want[k * rows * ow + start * ow..][..range.len() * ow];
-                        assert_eq!(got, exp, "{input:?} {kernel:?} {stride:?} {padding:?} row {k}");
+                        assert_eq!(got, exp, "{case:?} row {k}");
                     }
                 }
             }
@@ -172,8 +183,8 @@ mod tests {
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
         // <im2col(x), c> = <x, col2im(c)> for any x and c
-        for (input, kernel, stride, padding) in CASES {
-            let g = geometry(input, kernel, stride, padding);
+        for case in CASES {
+            let g = geometry(case);
             let [od, oh, ow] = g.output();
             let x: Vec<f32> = (0..2 * g.input_volume()).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
             let c: Vec<f32> = (0..g.patch_len() * od * oh * ow).map(|i| ((i * 104729) % 11) as f32 - 5.0).collect();
@@ -190,7 +201,7 @@ mod tests {
                 col2im_add_tile(&tile, &g, range, &mut dx, start % 2 == 0);
             }
             let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
-            assert_eq!(lhs, rhs, "{input:?} {kernel:?} {stride:?} {padding:?}");
+            assert_eq!(lhs, rhs, "{case:?}");
         }
     }
 }

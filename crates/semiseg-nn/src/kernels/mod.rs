@@ -51,8 +51,13 @@ fn has_own_kernels(device: &Device, dtype: DType) -> bool {
 /// `conv3d(x, weight) + bias` with stride and symmetric zero padding (PyTorch's `Conv3d`
 /// with dilation 1 and one group). Shapes `[N, C, D, H, W]`, `[O, C, kd, kh, kw]`, `[O]`.
 pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
+    conv3d_dilated(x, weight, bias, stride, padding, [1, 1, 1])
+}
+
+/// [`conv3d`] with kernel taps `dilation` apart (PyTorch's `Conv3d` with one group).
+pub fn conv3d_dilated(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3], dilation: [usize; 3]) -> Tensor<5> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        return module::conv3d(x, weight, bias, ConvOptions::new(stride, padding, [1, 1, 1], 1));
+        return module::conv3d(x, weight, bias, ConvOptions::new(stride, padding, dilation, 1));
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
     Tensor::from_dispatch(<burn::backend::Dispatch as GemmConv>::gemm_conv3d(
@@ -61,21 +66,28 @@ pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: 
         bias.into_dispatch(),
         stride,
         padding,
+        dilation,
     ))
 }
 
 /// `conv2d(x, weight) + bias`, as [`conv3d`] of depth 1. Shapes `[N, C, H, W]`,
 /// `[O, C, kh, kw]`, `[O]`.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
+    conv2d_dilated(x, weight, bias, stride, padding, [1, 1])
+}
+
+/// [`conv2d`] with kernel taps `dilation` apart (PyTorch's `Conv2d` with one group).
+pub fn conv2d_dilated(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2]) -> Tensor<4> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        return module::conv2d(x, weight, bias, ConvOptions::new(stride, padding, [1, 1], 1));
+        return module::conv2d(x, weight, bias, ConvOptions::new(stride, padding, dilation, 1));
     }
-    let y = conv3d(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, [1, stride[0], stride[1]], [0, padding[0], padding[1]]);
+    let steps = ([1, stride[0], stride[1]], [0, padding[0], padding[1]], [1, dilation[0], dilation[1]]);
+    let y = conv3d_dilated(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, steps.0, steps.1, steps.2);
     y.squeeze_dim(2)
 }
 
-/// `conv.forward(x)`, on the GEMM kernels where they apply (one group, dilation 1, symmetric
-/// padding); Burn's own convolution otherwise.
+/// `conv.forward(x)`, on the GEMM kernels where they apply (one group, symmetric padding);
+/// Burn's own convolution otherwise.
 pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0, 0]),
@@ -83,15 +95,15 @@ pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         _ => None,
     };
     match padding {
-        Some(padding) if conv.groups == 1 && conv.dilation == [1, 1] => {
-            conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding)
+        Some(padding) if conv.groups == 1 => {
+            conv2d_dilated(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding, conv.dilation)
         }
         _ => conv.forward(x),
     }
 }
 
 /// `conv.forward(x)` for a 3-D convolution, on the GEMM kernels where they apply (one group,
-/// dilation 1, explicit or no padding); Burn's own convolution otherwise.
+/// explicit or no padding); Burn's own convolution otherwise.
 pub fn conv3d_module(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
     let padding = match conv.padding {
         PaddingConfig3d::Valid => Some([0, 0, 0]),
@@ -99,8 +111,8 @@ pub fn conv3d_module(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
         PaddingConfig3d::Same => None,
     };
     match padding {
-        Some(padding) if conv.groups == 1 && conv.dilation == [1, 1, 1] => {
-            conv3d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding)
+        Some(padding) if conv.groups == 1 => {
+            conv3d_dilated(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding, conv.dilation)
         }
         _ => conv.forward(x),
     }
