@@ -254,3 +254,20 @@ fn a_device_that_is_not_built_or_not_known_is_refused_with_the_reason() {
     let o = semiseg(&["bench", "--model", "unet2d", "--device", "cuda:0,1", "--batch", "1", "--size", "32"]);
     assert!(!o.status.success() && text(&o).contains("several GPUs"), "{}", text(&o));
 }
+
+#[test]
+fn bench_times_each_op_alone() {
+    let o = semiseg(&["bench", "--model", "ops", "--iters", "1", "--warmup", "0", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 12, "one row per op");
+    for r in &rows {
+        assert!(r["infer_ms"].as_f64().unwrap() > 0.0 && r["train_ms"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // the names bench/ops_torch.py uses for the same ops
+    let torch_ops = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/ops_torch.py")).unwrap();
+    for r in &rows {
+        let (op, shape) = (r["op"].as_str().unwrap(), r["shape"].as_str().unwrap().replace('x', ", "));
+        assert!(torch_ops.contains(&format!("(\"{op}\", ({shape})")), "bench/ops_torch.py lacks {op} at ({shape})");
+    }
+}

@@ -13,6 +13,8 @@
 //! grid of 64² patches, structure + PatchNCE + consistency loss (`torch_bench.py --model clcc`).
 //! `--model mgcc`: MGCC at `dim_mult` 4 (122 M parameters), RGB 256², four decoders
 //! (`torch_bench.py --model mgcc`).
+//! `--model ops`: each op the networks spend their time in, alone, at a shape one of them uses
+//! (`bench_ops.rs`; `bench/ops_torch.py` times PyTorch's).
 //! `--model vnet|caml|fbanet`: the 3-D networks at 112×112×80, batch 4 (2 labeled + 2
 //! unlabeled), with torch_bench.py's losses (`bench_net3d.rs`).
 
@@ -29,7 +31,8 @@ use std::time::Instant;
 /// Time a workload on this machine.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to time: `metrics`, `unet2d`, `clcc`, `mgcc`, `vnet`, `caml`, `fbanet`.
+    /// What to time: `metrics`, `ops` (each kernel alone, CPU), `unet2d`, `clcc`, `mgcc`, `vnet`,
+    /// `caml`, `fbanet`.
     #[arg(long)]
     model: String,
     /// Network benchmarks: `train` (one full iteration) or `infer` (eval-mode forward).
@@ -85,9 +88,10 @@ pub fn eroded_shifted(gt: &ArrayD<bool>) -> Result<ArrayD<bool>> {
 pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
+        "ops" => super::bench_ops::bench_ops(args.warmup, args.iters, args.json),
         "unet2d" | "clcc" | "mgcc" => super::bench_net::bench_network(&net_bench(&args, 8, if args.model == "clcc" { "320" } else { "256" })?),
         "vnet" | "caml" | "fbanet" => super::bench_net3d::bench_volume_network(&net_bench(&args, 4, "112x112x80")?),
-        other => bail!("unknown --model '{other}': available: metrics, unet2d, clcc, mgcc, vnet, caml, fbanet"),
+        other => bail!("unknown --model '{other}': available: metrics, ops, unet2d, clcc, mgcc, vnet, caml, fbanet"),
     }
 }
 

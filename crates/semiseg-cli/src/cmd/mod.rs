@@ -3,6 +3,7 @@
 pub mod bench;
 mod bench_net;
 mod bench_net3d;
+mod bench_ops;
 pub mod compare;
 pub mod data;
 pub mod eval;
