@@ -200,7 +200,7 @@ fn a_pytorch_checkpoint_becomes_a_run_that_predicts_like_pytorch() {
     for (model, up, pth, logits) in [("caml", "[0]", "caml.pth", "caml_eval_v"), ("fbanet", "[0, 1, 2]", "fbanet_plus.pth", "fba_eval_out0")] {
         let cfg = config(d.path(), model, model, up);
         let run = RunDir(d.path().join(model));
-        semiseg_train::import::import_run(&cfg, &fixtures.join(pth), None, &run, "last", None).unwrap();
+        semiseg_train::import::import_run(&cfg, &fixtures.join(pth), None, &run, "last").unwrap();
         let loaded = load_run(Some(&run.0), "last", None).unwrap();
         let got = loaded.net.volume_probabilities(npy("x"));
         let want = softmax(npy(logits), 1);
