@@ -99,11 +99,6 @@ impl DeviceChoice {
             Self::Cuda(ids) => open_cuda(ids[0], &self.to_string()),
         }
     }
-
-    /// Whether this is the CPU.
-    pub fn is_cpu(&self) -> bool {
-        *self == Self::Cpu
-    }
 }
 
 #[cfg(feature = "wgpu")]
