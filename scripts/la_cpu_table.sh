@@ -5,6 +5,7 @@
 # (Dice, Jaccard, HD95 and ASD in voxels, medpy convention) for the last and the
 # best-on-validation checkpoints, each run's wall time, and the paper protocol's time here
 # extrapolated from the run (per-iteration time x voxels of 112x112x80 / 64x64x48 x 15,000).
+# Then each method against supervised, volume by volume (semiseg compare).
 # Finished runs are skipped, interrupted ones resume (a run stopped by SIGTERM or Ctrl-C still
 # records the wall time it spent).
 #   scripts/la_cpu_table.sh [RUNS_DIR]
@@ -52,3 +53,15 @@ for m in methods:
         print(f"| {names.get(m, m)} | {ck} (it. {r['iteration']}) | {100 * o['dice']['mean']:.2f} | {100 * o['jaccard']['mean']:.2f} | "
               f"{o['hd95']['mean']:.2f} | {o['asd']['mean']:.2f} | {wall:.0f} min | {per_iter * scale / 3600:.0f} h |")
 PY
+
+# each semi-supervised method against supervised, test volume by test volume, for both
+# checkpoints (semiseg compare: mean Dice difference, 95 % CI, Wilcoxon p)
+if [[ " $methods " == *" supervised "* ]]; then
+  for m in $methods; do
+    [ "$m" = supervised ] && continue
+    for ck in last best; do
+      echo "== $m − supervised, test_$ck"
+      "$bin" compare "$runs/la-8-$m-cpu-$seed" "$runs/la-8-supervised-cpu-$seed" --eval "test_$ck" --out "$runs/compare-$m-$ck.json" | grep -v '^written'
+    done
+  done
+fi

@@ -271,3 +271,60 @@ fn bench_times_each_op_alone() {
         assert!(torch_ops.contains(&format!("(\"{op}\", ({shape})")), "bench/ops_torch.py lacks {op} at ({shape})");
     }
 }
+
+fn la_data() -> Option<PathBuf> {
+    let root = std::env::var_os("SEMISEG_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.data"));
+    let p = root.join("la");
+    if p.join("train.list").is_file() {
+        Some(p)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("la not unpacked in {}", root.display())
+    } else {
+        eprintln!("SKIPPED: la not unpacked in {}", root.display());
+        None
+    }
+}
+
+#[test]
+fn crop_volumes_around_their_labels_or_by_the_training_prior() {
+    let Some(la) = la_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    let ids: Vec<String> = std::fs::read_to_string(la.join("train.list")).unwrap().lines().take(4).map(str::to_string).collect();
+    for dir in ["images", "labels"] {
+        std::fs::create_dir_all(src.join(dir)).unwrap();
+        for id in &ids {
+            std::fs::copy(la.join(format!("{dir}/{id}.nii")), src.join(format!("{dir}/{id}.nii"))).unwrap();
+        }
+    }
+    std::fs::write(src.join("train.list"), ids[..3].join("\n") + "\n").unwrap();
+    std::fs::write(src.join("test.list"), format!("{}\n", ids[3])).unwrap();
+    let read = |dir: &Path, what: &str, id: &str| semiseg_data::io::read_label(&dir.join(format!("{what}/{id}.nii"))).unwrap();
+    let foreground = |l: &semiseg_data::LabelMap| l.data.iter().filter(|&&v| v != 0).count();
+
+    // leak-free: one box for every case, the test label not read
+    let prior = d.path().join("prior");
+    let o = semiseg(&["data", "convert", "--input", src.to_str().unwrap(), "--output", prior.to_str().unwrap(), "--to", "nii", "--crop", "training-prior", "--zscore"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // "training-prior crop: X x Y voxels centred at ..."
+    let said = text(&o);
+    let words: Vec<&str> = said.split("training-prior crop: ").nth(1).expect("the crop is reported").split_whitespace().collect();
+    let size: [usize; 2] = [words[0].parse().unwrap(), words[2].parse().unwrap()];
+    assert!(size[0] >= 112 && size[1] >= 112, "{said}");
+    for id in &ids {
+        let (before, after) = (read(&src, "labels", id).spatial_shape(), read(&prior, "labels", id).spatial_shape());
+        assert_eq!(after, [size[0].min(before[0]), size[1].min(before[1]), before[2]], "{id}: the same box everywhere, within the volume");
+        let image = semiseg_data::io::read_image(&prior.join(format!("images/{id}.nii"))).unwrap();
+        assert_eq!(image.spatial_shape(), after);
+    }
+
+    // UA-MT's: around each case's own label, which it keeps whole
+    let boxed = d.path().join("boxed");
+    let o = semiseg(&["data", "convert", "--input", src.to_str().unwrap(), "--output", boxed.to_str().unwrap(), "--to", "nii", "--crop", "label-box", "--crop-seed", "3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    for id in &ids {
+        assert_eq!(foreground(&read(&boxed, "labels", id)), foreground(&read(&src, "labels", id)), "{id}: the label box cut foreground");
+    }
+    let o = semiseg(&["data", "convert", "--input", src.join(format!("images/{}.nii", ids[0])).to_str().unwrap(), "--output", d.path().join("x.nii").to_str().unwrap(), "--crop", "label-box"]);
+    assert!(!o.status.success() && text(&o).contains("--crop works on a dataset folder"), "{}", text(&o));
+}

@@ -4,6 +4,7 @@
 //! lists copied as `<split>.list`), which every part of semiseg reads. Volumes can be written
 //! as one PNG per slice (`<id>_slice_<k>.png`, k from 0) with `slices`.
 
+use crate::crop::{crop_box, crop_image, crop_label, Crop};
 use crate::error::DataError;
 use crate::io::{self, Format, H5Axes};
 use crate::layout::{Case, Dataset, Problem};
@@ -30,6 +31,9 @@ pub enum Intensity {
     Keep,
     /// Min–max scaled per image to 0–255 and rounded.
     Rescale8Bit,
+    /// Zero mean and unit standard deviation over the whole image, before any crop (UA-MT's
+    /// LA preprocessing).
+    ZScore,
 }
 
 fn apply(img: Image, intensity: Intensity) -> Image {
@@ -39,6 +43,13 @@ fn apply(img: Image, intensity: Intensity) -> Image {
             let (lo, hi) = img.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
             Image { data: img.data.mapv(|v| ((v - lo) * scale).round()), ..img }
+        }
+        Intensity::ZScore => {
+            let n = img.data.len().max(1) as f64;
+            let mean = img.data.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let std = (img.data.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let scale = if std > 0.0 { 1.0 / std } else { 0.0 };
+            Image { data: img.data.mapv(|v| ((v as f64 - mean) * scale) as f32), ..img }
         }
     }
 }
@@ -78,9 +89,17 @@ fn label_slices(lab: &LabelMap) -> Vec<LabelMap> {
 }
 
 /// Writes one case; returns the ids of the files written (one per slice with `slices`).
-fn convert_case(case: &Case, out: &Path, ext: &str, slices: bool, intensity: Intensity) -> Result<Vec<String>, DataError> {
-    let img = apply(case.read_image()?, intensity);
-    let lab = case.read_label()?;
+fn convert_case(case: &Case, out: &Path, ext: &str, slices: bool, intensity: Intensity, crop: Option<&Crop>) -> Result<Vec<String>, DataError> {
+    let mut img = apply(case.read_image()?, intensity);
+    let mut lab = case.read_label()?;
+    if let Some(crop) = crop {
+        if let Some(l) = lab.as_ref().filter(|l| l.spatial_shape() != img.spatial_shape()) {
+            return Err(DataError::invalid(case.label.as_ref().unwrap_or(&case.images[0]), format!("label shape {:?} differs from the image's {:?}: cannot crop both alike", l.spatial_shape(), img.spatial_shape())));
+        }
+        let b = crop_box(crop, &case.id, img.spatial_shape(), lab.as_ref()).map_err(|e| DataError::invalid(case.label.as_ref().unwrap_or(&case.images[0]), e))?;
+        img = crop_image(&img, &b);
+        lab = lab.map(|l| crop_label(&l, &b));
+    }
     let (images, labels) = (out.join("images"), out.join("labels"));
     if !slices {
         io::write_image(&images.join(format!("{}.{ext}", case.id)), &img)?;
@@ -105,8 +124,9 @@ fn convert_case(case: &Case, out: &Path, ext: &str, slices: bool, intensity: Int
 
 /// Converts every case of `dataset` into the paired layout under `out` with extension `ext`
 /// (`nii.gz`, `nii`, `png`, `npy`). Returns the problems of cases that failed; the others are
-/// written. `tick` is called after each case.
-pub fn convert_dataset(dataset: &Dataset, out: &Path, ext: &str, slices: bool, intensity: Intensity, tick: &(dyn Fn() + Sync)) -> Result<Vec<Problem>, DataError> {
+/// written. With `crop`, each volume and its label are cropped to the case's box (after the
+/// intensity change). `tick` is called after each case.
+pub fn convert_dataset(dataset: &Dataset, out: &Path, ext: &str, slices: bool, intensity: Intensity, crop: Option<&Crop>, tick: &(dyn Fn() + Sync)) -> Result<Vec<Problem>, DataError> {
     Format::of(Path::new(&format!("x.{ext}")))?;
     let mut unique: Vec<&Case> = Vec::new();
     for c in dataset.splits.values().flatten() {
@@ -117,7 +137,7 @@ pub fn convert_dataset(dataset: &Dataset, out: &Path, ext: &str, slices: bool, i
     let results: Vec<_> = unique
         .par_iter()
         .map(|c| {
-            let r = convert_case(c, out, ext, slices, intensity);
+            let r = convert_case(c, out, ext, slices, intensity, crop);
             tick();
             (c.id.clone(), r)
         })

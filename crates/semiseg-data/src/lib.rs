@@ -10,11 +10,13 @@
 //!   folders) detected from a root folder, giving named splits of [`layout::Case`]s.
 //! * [`split`]: the labeled subset (first N cases or patients, or a seeded random draw).
 //! * [`inspect`]: every problem of a dataset, listed per file, without stopping at the first.
-//! * [`convert`]: between h5, NIfTI, PNG and NPY.
+//! * [`convert`]: between h5, NIfTI, PNG and NPY; [`crop`]: UA-MT's label-box crop of raw
+//!   volumes, or a leak-free one placed by the training labels.
 //!
 //! Nothing here knows about Burn.
 
 pub mod convert;
+pub mod crop;
 pub mod error;
 pub mod inspect;
 pub mod io;

@@ -3,6 +3,7 @@
 use crate::progress::bar;
 use anyhow::{bail, Context, Result};
 use semiseg_data::convert::{convert_dataset, convert_file, ArrayKind, Intensity};
+use semiseg_data::crop::{learn_from_split, Crop, UA_MT_SIZE};
 use semiseg_data::inspect::inspect;
 use semiseg_data::io::atomic;
 use semiseg_data::layout::detect;
@@ -48,6 +49,22 @@ enum DataCommand {
         /// Stretch each image to 0-255 (lossy; for viewing float volumes as PNG).
         #[arg(long)]
         rescale: bool,
+        /// Z-score each image over its whole volume, before any crop (UA-MT's LA preprocessing).
+        #[arg(long, conflicts_with = "rescale")]
+        zscore: bool,
+        /// For a folder of volumes: crop each case in its first two axes before writing.
+        /// `label-box`: UA-MT's LA preprocessing, around the case's own label (at least 112×112,
+        /// random 10-19 voxel margins), so test crops are placed by their ground truth;
+        /// `training-prior`: leak-free, one box learned from the `train` split's labels and placed
+        /// alike in every case.
+        #[arg(long, value_parser = ["label-box", "training-prior"])]
+        crop: Option<String>,
+        /// Seed of label-box's random margins.
+        #[arg(long, default_value_t = 0)]
+        crop_seed: u64,
+        /// Voxels added around every training label by training-prior.
+        #[arg(long, default_value_t = 20)]
+        crop_margin: usize,
     },
 }
 
@@ -71,15 +88,28 @@ pub fn run(args: Args) -> Result<()> {
             }
             Ok(())
         }
-        DataCommand::Convert { input, output, label, to, slices, axes, rescale } => {
-            let intensity = if rescale { Intensity::Rescale8Bit } else { Intensity::Keep };
+        DataCommand::Convert { input, output, label, to, slices, axes, rescale, zscore, crop, crop_seed, crop_margin } => {
+            let intensity = match (rescale, zscore) {
+                (true, _) => Intensity::Rescale8Bit,
+                (_, true) => Intensity::ZScore,
+                _ => Intensity::Keep,
+            };
             let axes = axes.order();
             if input.is_dir() {
                 let Some(ext) = to else { bail!("converting a folder needs --to nii.gz|nii|png|npy") };
                 let ds = detect(&input)?;
+                let crop = match crop.as_deref() {
+                    Some("label-box") => Some(Crop::LabelBox { size: UA_MT_SIZE, seed: crop_seed }),
+                    Some(_) => {
+                        let prior = learn_from_split(&ds, "train", UA_MT_SIZE, crop_margin)?;
+                        println!("training-prior crop: {} x {} voxels centred at {:.3}, {:.3} of each volume", prior.size[0], prior.size[1], prior.centre[0], prior.centre[1]);
+                        Some(Crop::TrainingPrior(prior))
+                    }
+                    None => None,
+                };
                 let n: usize = ds.splits.values().map(Vec::len).sum();
                 let pb = bar(n, "converting");
-                let problems = convert_dataset(&ds, &output, ext.trim_start_matches('.'), slices, intensity, &|| pb.inc(1))?;
+                let problems = convert_dataset(&ds, &output, ext.trim_start_matches('.'), slices, intensity, crop.as_ref(), &|| pb.inc(1))?;
                 pb.finish_and_clear();
                 for p in &problems {
                     eprintln!("error {}: {}", p.path.display(), p.message);
@@ -90,6 +120,9 @@ pub fn run(args: Args) -> Result<()> {
                 println!("converted {} into {}", input.display(), output.display());
                 Ok(())
             } else {
+                if crop.is_some() {
+                    bail!("--crop works on a dataset folder (the crop of a case depends on its label or the training labels); {} is a file", input.display());
+                }
                 let kind = if label { ArrayKind::Label } else { ArrayKind::Image };
                 convert_file(&input, &output, kind, axes, intensity).with_context(|| format!("converting {}", input.display()))?;
                 println!("wrote {}", output.display());
