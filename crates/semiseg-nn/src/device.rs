@@ -101,6 +101,18 @@ impl DeviceChoice {
     }
 }
 
+/// Whether `device` is the CPU's Flex backend, plain or under autodiff (where semiseg's own
+/// kernels run).
+pub fn is_cpu(device: &Device) -> bool {
+    use burn::backend::DispatchDevice;
+    match device.as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
 #[cfg(feature = "wgpu")]
 fn open_wgpu(index: Option<usize>, name: &str) -> Result<Device, DeviceError> {
     use burn::tensor::DeviceKind;

@@ -5,6 +5,7 @@
 //!   replace one block later without touching any network.
 //! * [`nets`]: the networks, one file each (SSL4MIS UNet with optional CCT auxiliary decoders).
 //! * [`device`]: the device a command computes on (`cpu`, `wgpu`, `cuda`), chosen at run time.
+//! * [`precision`]: mixed precision on GPUs (convolutions in f16 / bf16).
 //! * [`import`]: weights from PyTorch and others, matched by order.
 //! * [`params`]: trainable parameter counts, comparable with PyTorch's
 //!   `sum(p.numel() for p in model.parameters())` (Burn's `num_params` also counts BatchNorm
@@ -19,6 +20,7 @@ pub mod nets;
 pub mod import;
 pub mod init;
 pub mod params;
+pub mod precision;
 pub mod pytorch;
 
 pub use burn;

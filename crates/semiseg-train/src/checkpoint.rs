@@ -5,6 +5,7 @@
 //! Layout: `SEMISEG-CKPT1`, a little-endian u64 header length, a JSON header
 //! `{state, parts: [{name, len}]}`, then the parts' bytes (Burn burnpack records).
 
+use crate::loss_scale::LossScale;
 use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
@@ -24,7 +25,7 @@ pub struct Part {
 }
 
 /// Where training stands.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TrainState {
     /// Iterations completed.
     pub iteration: usize,
@@ -32,6 +33,13 @@ pub struct TrainState {
     pub best_score: Option<f64>,
     /// Iteration of the best score.
     pub best_iteration: Option<usize>,
+    /// f16 loss scaling's state (absent from checkpoints of f32 runs and older ones).
+    #[serde(default, skip_serializing_if = "is_unscaled")]
+    pub loss_scale: LossScale,
+}
+
+fn is_unscaled(s: &LossScale) -> bool {
+    *s == LossScale::default()
 }
 
 #[derive(Serialize, Deserialize)]

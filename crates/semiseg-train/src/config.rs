@@ -4,6 +4,7 @@
 //! iterations, consistency 0.1 ramped over 200 "epochs" of 150 iterations, EMA 0.99, seed 1337.
 
 use semiseg_nn::device::DeviceChoice;
+use semiseg_nn::precision::Precision;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -244,6 +245,9 @@ pub struct TrainConfig {
     /// Where to compute: `cpu`, `wgpu`, `wgpu:N`, `cuda:N` (`--device` overrides it; GPU
     /// backends need their cargo feature). Also used by the run's evaluations.
     pub device: String,
+    /// What training's convolutions compute in: `f32`, or on a GPU device `f16` (with dynamic
+    /// loss scaling) or `bf16` (see `semiseg_nn::precision`). Evaluations run in f32.
+    pub precision: String,
 }
 
 /// How the `eval.select_by` metric reads in messages and plots (`jaccard` → `Jaccard`, else `Dice`).
@@ -396,6 +400,7 @@ impl Default for TrainConfig {
             checkpoint_every: 3000,
             save_every: 100,
             device: "cpu".into(),
+            precision: "f32".into(),
         }
     }
 }
@@ -502,6 +507,9 @@ impl Config {
         if let Err(e) = self.train.device.parse::<DeviceChoice>() {
             return bad("train.device", format!("\"{}\"", self.train.device), &e.to_string());
         }
+        if let Err(e) = self.train.precision.parse::<Precision>() {
+            return bad("train.precision", format!("\"{}\"", self.train.precision), &e);
+        }
         one_of("train.optimizer", &self.train.optimizer, &["sgd", "adamw"])?;
         one_of("train.schedule", &self.train.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
         one_of("eval.convention", &self.eval.convention, &semiseg_metrics::Convention::NAMES)?;
@@ -582,6 +590,11 @@ impl Config {
     /// The plain (no autodiff) device of `train.device`, opened; training wraps it in autodiff.
     pub fn device(&self) -> Result<burn::prelude::Device, String> {
         open_device(&self.train.device)
+    }
+
+    /// The precision of `train.precision` (validated when the config was read).
+    pub fn precision(&self) -> Precision {
+        self.train.precision.parse().unwrap_or_default()
     }
 
     /// Whether the network is 3-D (V-Net family): volumes in, sliding-window inference.

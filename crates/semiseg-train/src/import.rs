@@ -43,6 +43,6 @@ pub fn parts_from_pytorch(cfg: &Config, pth: &Path, top_key: Option<&str>) -> Re
 pub fn import_run(cfg: &Config, pth: &Path, top_key: Option<&str>, run: &RunDir, name: &str) -> Result<(), String> {
     let parts = parts_from_pytorch(cfg, pth, top_key)?;
     semiseg_data::io::atomic::write_bytes(&run.config(), cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
-    let state = TrainState { iteration: 0, best_score: None, best_iteration: None };
+    let state = TrainState::default();
     checkpoint::save(&run.checkpoint(name), &state, &parts).map_err(|e| e.to_string())
 }

@@ -3,7 +3,8 @@
 //! * [`config`]: the TOML run configuration, `--set` overrides, validation.
 //! * [`data`]: cases → 2-D samples → two-stream batches, augmented on worker threads.
 //! * [`methods`]: supervised, mean teacher, UA-MT, CCT, CPS, each a set of named loss terms.
-//! * [`losses`], [`schedule`], [`ema`]: the pieces the methods share.
+//! * [`losses`], [`schedule`], [`ema`]: the pieces the methods share; [`loss_scale`]: f16
+//!   loss scaling.
 //! * [`trainer`]: the loop, validation, checkpoints, resume.
 //! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores;
 //!   [`sliding_window`]: whole volumes through a 3-D network, window by window (UA-MT).
@@ -16,6 +17,7 @@ pub mod ema;
 pub mod evaluate;
 pub mod import;
 pub mod infer;
+pub mod loss_scale;
 pub mod losses;
 pub mod methods;
 pub mod patch_grid;

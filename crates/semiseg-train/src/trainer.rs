@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::data::sampler::derive_seed;
 use crate::data::{Batch, BatchLoader, TrainingSet, TwoStreamSampler};
 use crate::evaluate::{evaluate, with_scoring, write_report};
+use crate::loss_scale::{LossScale, Update};
 use crate::losses::one_hot_nd;
 use crate::methods::{self, DeviceBatch, Method};
 use crate::schedule::learning_rate;
@@ -280,11 +281,15 @@ fn train_loop<const D: usize>(
     stop: &AtomicBool,
     obs: &mut dyn Observer,
 ) -> Result<Outcome, String> {
-    let mut state = TrainState { iteration: 0, best_score: None, best_iteration: None };
+    let precision = cfg.precision();
+    precision.check(device)?;
+    let mut state = TrainState { loss_scale: LossScale::for_precision(precision), ..Default::default() };
     if resume {
         let (s, parts) = checkpoint::load(&run.checkpoint("last"))?;
         method.load(&parts)?;
-        state = s;
+        // A run resumed with another precision starts that precision's loss scale afresh.
+        let scale = if s.loss_scale.dynamic == state.loss_scale.dynamic { s.loss_scale } else { state.loss_scale };
+        state = TrainState { loss_scale: scale, ..s };
         truncate_log(&run.log(), state.iteration)?;
         obs.message(&format!("resumed at iteration {}", state.iteration));
     } else {
@@ -305,7 +310,9 @@ fn train_loop<const D: usize>(
         let batch = loader.next_batch().ok_or("batch workers stopped")?;
         let db = to_device::<D>(&batch, cfg.model.classes, device);
         device.seed(derive_seed(cfg.seed, 4, t as u64));
+        let half = semiseg_nn::precision::scoped(precision);
         let terms = method.terms(&db, t);
+        drop(half);
         let mut loss: Option<Tensor<1>> = None;
         let mut term_log = serde_json::Map::new();
         for term in &terms {
@@ -327,13 +334,24 @@ fn train_loop<const D: usize>(
             let kept = checkpoint::load(&run.checkpoint("last")).map(|(s, _)| format!("checkpoints/last.ckpt still holds iteration {}", s.iteration)).unwrap_or_else(|_| "no checkpoint was written yet".into());
             return Err(format!("loss is {loss_value} at iteration {} (terms {}); no step was taken and {kept}", t + 1, serde_json::Value::Object(term_log)));
         }
+        let mut record = json!({"iter": t + 1, "lr": lr, "loss": loss_value});
         if let Some(l) = loss {
-            method.apply(l.backward(), lr);
+            let update = Update::new(lr, &state.loss_scale);
+            let scaled = if state.loss_scale.dynamic { l * state.loss_scale.scale } else { l };
+            method.apply(scaled.backward(), &update);
+            if state.loss_scale.dynamic {
+                record["loss_scale"] = json!(state.loss_scale.scale);
+                record["step_skipped"] = json!(update.overflowed());
+            }
+            state.loss_scale.update(update.overflowed());
         }
         method.after_step(t);
         state.iteration = t + 1;
         let secs = started.elapsed().as_secs_f64();
-        append_log(&run.log(), &json!({"iter": state.iteration, "lr": lr, "loss": loss_value, "terms": term_log, "seconds": secs, "it_s": 1.0 / secs.max(1e-9)}))?;
+        record["terms"] = serde_json::Value::Object(term_log);
+        record["seconds"] = json!(secs);
+        record["it_s"] = json!(1.0 / secs.max(1e-9));
+        append_log(&run.log(), &record)?;
         obs.step(state.iteration, total, loss_value, lr);
 
         let it = state.iteration;

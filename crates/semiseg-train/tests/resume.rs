@@ -1,9 +1,10 @@
 //! A run stopped and resumed ends bit-for-bit where an uninterrupted run ends: same checkpoint
 //! bytes, same logged losses. Runs on a synthetic 32×32 dataset made here.
 
+mod circles;
 mod interrupt;
 
-use image::{GrayImage, Luma};
+use circles::circles as dataset;
 use semiseg_train::config::Config;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -13,20 +14,6 @@ use semiseg_train::trainer::{load_run, train, Outcome, Quiet, RunDir};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-fn dataset(root: &Path) {
-    std::fs::create_dir_all(root.join("images")).unwrap();
-    std::fs::create_dir_all(root.join("masks")).unwrap();
-    let mut train = String::new();
-    for i in 0..12u32 {
-        let (cx, cy, r) = (8 + (i * 5) % 16, 10 + (i * 3) % 12, 4 + i % 4);
-        let inside = |x: u32, y: u32| (x as i32 - cx as i32).pow(2) + (y as i32 - cy as i32).pow(2) <= (r * r) as i32;
-        GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 200 } else { 40 + ((x * 7 + y * 3 + i) % 30) as u8 }])).save(root.join(format!("images/c{i:02}.png"))).unwrap();
-        GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 255 } else { 0 }])).save(root.join(format!("masks/c{i:02}.png"))).unwrap();
-        train.push_str(&format!("c{i:02}\n"));
-    }
-    std::fs::write(root.join("train.list"), train).unwrap();
-}
 
 fn config(root: &Path, method: &str) -> Config {
     let toml = format!(
@@ -136,4 +123,18 @@ fn bad_config_names_the_key() {
     let ok = Config::from_toml("", "x.toml", &["train.iterations=10".into(), "method.weights.consistency=0".into()]).unwrap();
     assert_eq!(ok.train.iterations, 10);
     assert_eq!(ok.term_weight("consistency"), 0.0);
+}
+
+#[test]
+fn half_precision_on_the_cpu_is_refused_before_training() {
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let mut cfg = config(&d.path().join("data"), "supervised");
+    cfg.train.precision = "f16".into();
+    let run = RunDir(d.path().join("run"));
+    let e = train(&cfg, &run, false, &AtomicBool::new(false), &mut Quiet).unwrap_err();
+    assert!(e.contains("f16") && e.contains("CPU kernels compute in f32"), "{e}");
+    assert!(!run.checkpoint("last").exists(), "nothing was trained");
+    let e = Config::from_toml("", "x.toml", &["train.precision=\"f8\"".into()]).unwrap_err().to_string();
+    assert!(e.contains("train.precision") && e.contains("f8"), "{e}");
 }

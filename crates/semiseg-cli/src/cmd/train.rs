@@ -48,6 +48,10 @@ pub struct Args {
     seeds: Option<String>,
     #[command(flatten)]
     device: super::DeviceArg,
+    /// What convolutions compute in on a GPU device: f32, f16 (with dynamic loss scaling) or
+    /// bf16 (default: the config's `train.precision`, else f32).
+    #[arg(long, value_parser = ["f32", "f16", "bf16"])]
+    precision: Option<String>,
 }
 
 /// A data folder relative to the working directory, or else to the source tree (so the demo runs
@@ -75,8 +79,10 @@ fn fresh_run_dir(name: &str) -> PathBuf {
 pub fn run(mut args: Args) -> Result<()> {
     // the demo's baseline line is printed only for the demo as shipped (a device is no change)
     let plain_demo = args.config.is_none() && args.resume.is_none() && args.set.is_empty();
-    let device_override: Vec<String> = args.device.as_override("train.device").into_iter().collect();
-    args.set.extend(device_override.iter().cloned());
+    // --device and --precision also apply to a resumed run (its config is otherwise fixed)
+    let precision_override = args.precision.as_ref().map(|p| format!("train.precision=\"{p}\""));
+    let run_overrides: Vec<String> = args.device.as_override("train.device").into_iter().chain(precision_override).collect();
+    args.set.extend(run_overrides.iter().cloned());
     if let Some(seeds) = &args.seeds {
         let seeds = super::seeds::parse_seeds(seeds)?;
         let name = match &args.config {
@@ -88,7 +94,7 @@ pub fn run(mut args: Args) -> Result<()> {
     }
     let (cfg, run_dir, resume) = match &args.resume {
         Some(dir) => {
-            let cfg = Config::from_file(&dir.join("config.toml"), &device_override)?;
+            let cfg = Config::from_file(&dir.join("config.toml"), &run_overrides)?;
             if !dir.join("checkpoints/last.ckpt").is_file() {
                 bail!("{}: no checkpoints/last.ckpt to resume from", dir.display());
             }

@@ -5,7 +5,8 @@
 //! (input by output gradient, the batch as channels), which falls on a slow direct path. Here a
 //! convolution and both its gradients are im2col + GEMM ([`conv`]), registered with Flex and its
 //! autodiff wrapper ([`flex_conv`]). On any other device, or another float type, the functions
-//! fall back to Burn's own ops, so a network runs everywhere and keeps its parameter layout.
+//! fall back to Burn's own ops, so a network runs everywhere and keeps its parameter layout;
+//! there the convolutions follow the thread's mixed precision ([`crate::precision`]).
 
 pub mod batch_norm;
 pub mod conv;
@@ -23,13 +24,13 @@ pub mod matmul;
 pub mod pool;
 pub mod resize;
 
-use burn::backend::DispatchDevice;
 use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d};
 use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::DType;
+use crate::precision::autocast;
 use flex_conv::GemmConv;
 use flex_conv_transpose::GemmConvTranspose;
 use flex_group_norm::FusedGroupNorm;
@@ -39,13 +40,7 @@ use flex_resize::BilinearAligned;
 
 /// Whether tensors on `device` with `dtype` take this module's kernels (Flex, f32).
 fn has_own_kernels(device: &Device, dtype: DType) -> bool {
-    let on_flex = match device.as_dispatch() {
-        DispatchDevice::Flex(_) => true,
-        DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
-        #[allow(unreachable_patterns)]
-        _ => false,
-    };
-    on_flex && dtype == DType::F32
+    crate::device::is_cpu(device) && dtype == DType::F32
 }
 
 /// `conv3d(x, weight) + bias` with stride and symmetric zero padding (PyTorch's `Conv3d`
@@ -57,7 +52,8 @@ pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: 
 /// [`conv3d`] with kernel taps `dilation` apart (PyTorch's `Conv3d` with one group).
 pub fn conv3d_dilated(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3], dilation: [usize; 3]) -> Tensor<5> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        return module::conv3d(x, weight, bias, ConvOptions::new(stride, padding, dilation, 1));
+        let options = ConvOptions::new(stride, padding, dilation, 1);
+        return autocast(x, weight, bias, |x, w, b| module::conv3d(x, w, b, options));
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
     Tensor::from_dispatch(<burn::backend::Dispatch as GemmConv>::gemm_conv3d(
@@ -79,7 +75,8 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: 
 /// [`conv2d`] with kernel taps `dilation` apart (PyTorch's `Conv2d` with one group).
 pub fn conv2d_dilated(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2]) -> Tensor<4> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        return module::conv2d(x, weight, bias, ConvOptions::new(stride, padding, dilation, 1));
+        let options = ConvOptions::new(stride, padding, dilation, 1);
+        return autocast(x, weight, bias, |x, w, b| module::conv2d(x, w, b, options));
     }
     let steps = ([1, stride[0], stride[1]], [0, padding[0], padding[1]], [1, dilation[0], dilation[1]]);
     let y = conv3d_dilated(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, steps.0, steps.1, steps.2);
@@ -123,7 +120,8 @@ pub fn conv3d_module(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
 /// `[Cin, Cout, kd, kh, kw]`, `[Cout]`.
 pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        return module::conv_transpose3d(x, weight, bias, ConvTransposeOptions::new(stride, padding, [0, 0, 0], [1, 1, 1], 1));
+        let options = ConvTransposeOptions::new(stride, padding, [0, 0, 0], [1, 1, 1], 1);
+        return autocast(x, weight, bias, |x, w, b| module::conv_transpose3d(x, w, b, options));
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &weight.device()));
     Tensor::from_dispatch(<burn::backend::Dispatch as GemmConvTranspose>::gemm_conv_transpose3d(
@@ -138,7 +136,8 @@ pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>
 /// `conv_transpose2d(x, weight) + bias`, as [`conv_transpose3d`] of depth 1.
 pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        return module::conv_transpose2d(x, weight, bias, ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1));
+        let options = ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1);
+        return autocast(x, weight, bias, |x, w, b| module::conv_transpose2d(x, w, b, options));
     }
     let y = conv_transpose3d(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, [1, stride[0], stride[1]], [0, padding[0], padding[1]]);
     y.squeeze_dim(2)

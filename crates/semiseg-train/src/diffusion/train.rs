@@ -134,7 +134,7 @@ impl Stage<'_> {
         log(self.run, record)?;
         obs.step(*t, self.total, value, self.lr);
         if *t == self.total || *t % SAVE_EVERY == 0 || self.stop.load(Ordering::SeqCst) {
-            let state = TrainState { iteration: *t, best_score: None, best_iteration: None };
+            let state = TrainState { iteration: *t, ..Default::default() };
             checkpoint::save(self.path, &state, &[module_part("net", &net), optim_part("optim", optim)]).map_err(|e| e.to_string())?;
         }
         Ok(net)

@@ -10,6 +10,7 @@
 
 use super::caml_memory::{subsample, MemoryBank, Rows};
 use super::mcnet::dice_and_consistency;
+use crate::loss_scale::Update;
 use super::{DeviceBatch, Method, Term, Trained};
 use crate::checkpoint::{find, Part};
 use crate::config::Config;
@@ -170,8 +171,8 @@ impl Method<5> for CamlMethod {
         ]
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.model.step(&mut grads, lr);
+    fn apply(&mut self, mut grads: Gradients, update: &Update) {
+        self.model.step(&mut grads, update);
     }
 
     fn inference_net(&self) -> Segmenter {

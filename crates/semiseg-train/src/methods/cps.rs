@@ -3,6 +3,7 @@
 //! supervised with `0.5·(CE + Dice)`, and each trained with CE on the other's hard pseudo-labels
 //! of the unlabeled part; weight `consistency · rampup(t // 150)`. Prediction uses network 1.
 
+use crate::loss_scale::Update;
 use super::{DeviceBatch, Method, Term, Trained};
 use crate::checkpoint::Part;
 use crate::config::Config;
@@ -63,9 +64,9 @@ impl Method for Cps {
         ]
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.first.step(&mut grads, lr);
-        self.second.step(&mut grads, lr);
+    fn apply(&mut self, mut grads: Gradients, update: &Update) {
+        self.first.step(&mut grads, update);
+        self.second.step(&mut grads, update);
     }
 
     fn inference_net(&self) -> Segmenter {

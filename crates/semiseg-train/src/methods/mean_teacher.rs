@@ -5,6 +5,7 @@
 //! before `consistency_start` (SSL4MIS: 1000).
 
 use super::backbone::Backbone;
+use crate::loss_scale::Update;
 use super::{DeviceBatch, Method, Term, Trained};
 use crate::checkpoint::{find, load_module, module_part, Part};
 use crate::config::Config;
@@ -96,8 +97,8 @@ impl<const D: usize, N: Backbone<D>> Method<D> for MeanTeacher<N> {
         ]
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.student.step(&mut grads, lr);
+    fn apply(&mut self, mut grads: Gradients, update: &Update) {
+        self.student.step(&mut grads, update);
     }
 
     fn after_step(&mut self, t: usize) {

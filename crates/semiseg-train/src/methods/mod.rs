@@ -30,6 +30,7 @@ pub use ua_mt::{ua_mt_consistency, UaMt, PASSES};
 
 use crate::checkpoint::{find, load_module, load_optim, module_part, optim_part, Part};
 use crate::config::Config;
+use crate::loss_scale::Update;
 use burn::optim::{decay::WeightDecayConfig, momentum::MomentumConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::Gradients;
@@ -92,7 +93,7 @@ pub trait Method<const D: usize = 4> {
     /// The named loss terms of one batch at 0-based iteration `t`.
     fn terms(&mut self, batch: &DeviceBatch<D>, t: usize) -> Vec<Term>;
     /// Applies the gradients of the summed loss with learning rate `lr`.
-    fn apply(&mut self, grads: Gradients, lr: f64);
+    fn apply(&mut self, grads: Gradients, update: &Update);
     /// Called after each step (EMA updates).
     fn after_step(&mut self, _t: usize) {}
     /// The network used for prediction, in evaluation mode on a plain device.
@@ -122,8 +123,8 @@ impl<const D: usize, T: OneNetwork<D>> Method<D> for T {
         OneNetwork::terms(self, batch, t)
     }
 
-    fn apply(&mut self, mut grads: Gradients, lr: f64) {
-        self.trained_mut().step(&mut grads, lr);
+    fn apply(&mut self, mut grads: Gradients, update: &Update) {
+        self.trained_mut().step(&mut grads, update);
     }
 
     fn inference_net(&self) -> Segmenter {
@@ -161,10 +162,13 @@ impl<M: Module + Clone> Trained<M> {
         Self { net, optim: optimizer(cfg) }
     }
 
-    /// One optimizer step with this network's share of `grads`.
-    pub fn step(&mut self, grads: &mut Gradients, lr: f64) {
+    /// One optimizer step with this network's share of `grads`, unscaled; skipped when they
+    /// overflowed (f16 loss scaling, recorded in `update`).
+    pub fn step(&mut self, grads: &mut Gradients, update: &Update) {
         let g = GradientsParams::from_module(grads, &self.net);
-        self.net = self.optim.step(lr, self.net.clone(), g);
+        if let Some(g) = update.unscale(&self.net, g) {
+            self.net = self.optim.step(update.lr, self.net.clone(), g);
+        }
     }
 
     /// Checkpoint parts for the network and the optimizer.

@@ -7,6 +7,7 @@
 
 use super::backbone::Backbone;
 use super::mean_teacher::{consistency_at, teacher_noise, MeanTeacher};
+use crate::loss_scale::Update;
 use super::{DeviceBatch, Method, Term};
 use crate::checkpoint::Part;
 use crate::config::Config;
@@ -65,8 +66,8 @@ impl<const D: usize, N: Backbone<D>> Method<D> for UaMt<N> {
         ]
     }
 
-    fn apply(&mut self, grads: Gradients, lr: f64) {
-        Method::<D>::apply(&mut self.inner, grads, lr);
+    fn apply(&mut self, grads: Gradients, update: &Update) {
+        Method::<D>::apply(&mut self.inner, grads, update);
     }
 
     fn after_step(&mut self, t: usize) {
