@@ -23,6 +23,7 @@ pub mod im2col;
 pub mod matmul;
 pub mod pool;
 pub mod resize;
+pub mod resize_matmul;
 
 use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d};
 use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d, PaddingConfig3d};
@@ -174,9 +175,7 @@ pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
 /// (PyTorch's `Upsample(mode="bilinear", align_corners=True)`).
 pub fn resize_bilinear_aligned(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-        let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true).with_output_size(size);
-        return module::interpolate(x, options);
+        return resize_matmul::resize_bilinear_matmul(x, size);
     }
     Tensor::from_dispatch(<burn::backend::Dispatch as BilinearAligned>::bilinear_aligned(x.into_dispatch(), size))
 }

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 /// For each output index along one axis: the two source indices and the second one's weight,
 /// with PyTorch's `align_corners` grid (`src = o·(in − 1)/(out − 1)`, in `f32` as PyTorch).
-fn taps(input: usize, output: usize) -> Vec<(usize, usize, f32)> {
+pub(crate) fn taps(input: usize, output: usize) -> Vec<(usize, usize, f32)> {
     let scale = if output > 1 { (input as f32 - 1.0) / (output as f32 - 1.0) } else { 0.0 };
     (0..output)
         .map(|o| {
