@@ -95,17 +95,23 @@ fn convert_folder_to_nifti() {
     assert!(o.status.success(), "{}", text(&o));
 }
 
-fn h5_samples() -> Option<PathBuf> {
+/// A shared dataset unpacked in `.data/<name>` (or `$SEMISEG_DATA/<name>`), recognised by its
+/// `marker` file; `None` (with a note) outside CI when it is missing, a failure under CI.
+fn shared_dataset(name: &str, marker: &str) -> Option<PathBuf> {
     let root = std::env::var_os("SEMISEG_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.data"));
-    let p = root.join("h5-samples");
-    if p.join(".unpacked").is_file() {
+    let p = root.join(name);
+    if p.join(marker).is_file() {
         Some(p)
     } else if std::env::var_os("CI").is_some() {
-        panic!("h5-samples not unpacked in {}", root.display())
+        panic!("{name} not unpacked in {}", root.display())
     } else {
-        eprintln!("SKIPPED: h5-samples not unpacked in {}", root.display());
+        eprintln!("SKIPPED: {name} not unpacked in {}", root.display());
         None
     }
+}
+
+fn h5_samples() -> Option<PathBuf> {
+    shared_dataset("h5-samples", ".unpacked")
 }
 
 #[test]
@@ -272,22 +278,9 @@ fn bench_times_each_op_alone() {
     }
 }
 
-fn la_data() -> Option<PathBuf> {
-    let root = std::env::var_os("SEMISEG_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.data"));
-    let p = root.join("la");
-    if p.join("train.list").is_file() {
-        Some(p)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("la not unpacked in {}", root.display())
-    } else {
-        eprintln!("SKIPPED: la not unpacked in {}", root.display());
-        None
-    }
-}
-
 #[test]
 fn crop_volumes_around_their_labels_or_by_the_training_prior() {
-    let Some(la) = la_data() else { return };
+    let Some(la) = shared_dataset("la", "train.list") else { return };
     let d = tempfile::tempdir().unwrap();
     let src = d.path().join("src");
     let ids: Vec<String> = std::fs::read_to_string(la.join("train.list")).unwrap().lines().take(4).map(str::to_string).collect();

@@ -4,50 +4,15 @@
 mod circles;
 mod interrupt;
 
-use circles::circles as dataset;
+use circles::{circles as dataset, config};
 use semiseg_train::config::Config;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use semiseg_nn::nets::Segmenter;
 use interrupt::{losses, StopAt, ONE_TRAINING_AT_A_TIME};
 use semiseg_train::trainer::{load_run, train, Outcome, Quiet, RunDir};
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-fn config(root: &Path, method: &str) -> Config {
-    let toml = format!(
-        r#"name = "t"
-seed = 7
-[data]
-root = "{}"
-val_split = ""
-test_split = ""
-labeled = 4
-labeled_unit = "cases"
-normalize = "divide255"
-patch = [32, 32]
-augment = "ssl4mis"
-workers = 2
-[model]
-classes = 2
-width = 0.25
-[method]
-name = "{method}"
-consistency = 1.0
-rampup = 0
-[train]
-iterations = 6
-batch = 4
-labeled_batch = 2
-val_every = 0
-checkpoint_every = 0
-save_every = 1
-"#,
-        root.display()
-    );
-    Config::from_toml(&toml, "test", &[]).unwrap()
-}
 
 /// Every parameter value of the final network, exactly.
 fn weights(run: &RunDir) -> Vec<u32> {

@@ -229,34 +229,10 @@ fn an_f16_training_scales_its_loss_and_ends_finite() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("data");
     circles::circles(&root);
-    let toml = format!(
-        r#"name = "f16"
-seed = 3
-[data]
-root = "{}"
-val_split = ""
-test_split = ""
-labeled = 4
-labeled_unit = "cases"
-normalize = "divide255"
-patch = [32, 32]
-[model]
-classes = 2
-width = 0.25
-[method]
-name = "mean_teacher"
-[train]
-iterations = 4
-batch = 4
-labeled_batch = 2
-val_every = 0
-checkpoint_every = 0
-device = "wgpu"
-precision = "f16"
-"#,
-        root.display()
-    );
-    let cfg = Config::from_toml(&toml, "test", &[]).unwrap();
+    let mut cfg = circles::config(&root, "mean_teacher");
+    cfg.train.iterations = 4;
+    cfg.train.device = "wgpu".into();
+    cfg.train.precision = "f16".into();
     let run = RunDir(d.path().join("run"));
     assert!(matches!(train(&cfg, &run, false, &AtomicBool::new(false), &mut Quiet).unwrap(), Outcome::Finished { .. }));
     let log = std::fs::read_to_string(run.log()).unwrap();

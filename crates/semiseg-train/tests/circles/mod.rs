@@ -1,7 +1,9 @@
 //! A synthetic 2-D dataset for training tests: twelve 32×32 grey images of a bright disc on a
-//! textured background, their masks, and a `train.list`, written under `root`.
+//! textured background, their masks, and a `train.list`, written under `root`; and a small
+//! config that trains on it.
 
 use image::{GrayImage, Luma};
+use semiseg_train::config::Config;
 use std::path::Path;
 
 /// Writes the dataset (`images/`, `masks/`, `train.list`) under `root`.
@@ -17,4 +19,40 @@ pub fn circles(root: &Path) {
         train.push_str(&format!("c{i:02}\n"));
     }
     std::fs::write(root.join("train.list"), train).unwrap();
+}
+
+/// A 6-iteration config of `method` on the dataset at `root`: 4 labeled cases, batches of 2 + 2,
+/// the UNet at a quarter width, `last` saved every iteration, no validation or test.
+pub fn config(root: &Path, method: &str) -> Config {
+    let toml = format!(
+        r#"name = "t"
+seed = 7
+[data]
+root = "{}"
+val_split = ""
+test_split = ""
+labeled = 4
+labeled_unit = "cases"
+normalize = "divide255"
+patch = [32, 32]
+augment = "ssl4mis"
+workers = 2
+[model]
+classes = 2
+width = 0.25
+[method]
+name = "{method}"
+consistency = 1.0
+rampup = 0
+[train]
+iterations = 6
+batch = 4
+labeled_batch = 2
+val_every = 0
+checkpoint_every = 0
+save_every = 1
+"#,
+        root.display()
+    );
+    Config::from_toml(&toml, "test", &[]).unwrap()
 }
