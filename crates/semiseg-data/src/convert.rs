@@ -8,7 +8,7 @@ use crate::crop::{crop_box, crop_image, crop_label, Crop};
 use crate::error::DataError;
 use crate::io::{self, Format, H5Axes};
 use crate::layout::{Case, Dataset, Problem};
-use crate::sample::{Image, LabelMap};
+use crate::sample::{zscore_in_place, Image, LabelMap};
 use ndarray::{s, Axis};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -45,11 +45,9 @@ fn apply(img: Image, intensity: Intensity) -> Image {
             Image { data: img.data.mapv(|v| ((v - lo) * scale).round()), ..img }
         }
         Intensity::ZScore => {
-            let n = img.data.len().max(1) as f64;
-            let mean = img.data.iter().map(|&v| v as f64).sum::<f64>() / n;
-            let std = (img.data.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-            let scale = if std > 0.0 { 1.0 / std } else { 0.0 };
-            Image { data: img.data.mapv(|v| ((v as f64 - mean) * scale) as f32), ..img }
+            let mut img = img;
+            zscore_in_place(&mut img.data);
+            img
         }
     }
 }

@@ -74,14 +74,18 @@ pub fn label_bounds(label: &Array3<u8>) -> Option<([usize; 3], [usize; 3])> {
     (lo[0] != usize::MAX).then_some((lo, hi))
 }
 
+/// Why no prior could be learned: no labels (`None`), or the label at this 0-based position is
+/// empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoPrior(pub Option<usize>);
+
 impl TrainingPrior {
     /// The box covering every training label with `margin` voxels on each side (at least
-    /// `min_size`), centred on the training labels' mean relative centre. Errors on no labels or
-    /// an empty one (naming its position in `labels`).
-    pub fn learn<'a>(labels: impl IntoIterator<Item = &'a LabelMap>, min_size: [usize; 2], margin: usize) -> Result<Self, String> {
+    /// `min_size`), centred on the training labels' mean relative centre.
+    pub fn learn<'a>(labels: impl IntoIterator<Item = &'a LabelMap>, min_size: [usize; 2], margin: usize) -> Result<Self, NoPrior> {
         let (mut size, mut centre, mut n) = (min_size, [0.0; 2], 0usize);
         for (i, label) in labels.into_iter().enumerate() {
-            let (lo, hi) = label_bounds(&label.data).ok_or_else(|| format!("training label {} is empty: it cannot place a crop", i + 1))?;
+            let (lo, hi) = label_bounds(&label.data).ok_or(NoPrior(Some(i)))?;
             let shape = label.data.shape();
             for a in 0..2 {
                 size[a] = size[a].max(hi[a] - lo[a] + 2 * margin);
@@ -90,7 +94,7 @@ impl TrainingPrior {
             n += 1;
         }
         if n == 0 {
-            return Err("no training labels to learn the crop from".into());
+            return Err(NoPrior(None));
         }
         Ok(Self { size, centre: centre.map(|c| c / n as f64) })
     }
@@ -105,10 +109,9 @@ pub fn learn_from_split(dataset: &crate::layout::Dataset, split: &str, min_size:
         .par_iter()
         .map(|c| c.read_label()?.ok_or_else(|| DataError::invalid(&c.images[0], "training case without a label: the crop is learned from training labels")))
         .collect::<Result<_, _>>()?;
-    TrainingPrior::learn(&labels, min_size, margin).map_err(|e| {
-        // name the empty label's file
-        let i = labels.iter().position(|l| label_bounds(&l.data).is_none()).unwrap_or(0);
-        DataError::invalid(cases[i].label.clone().unwrap_or_else(|| cases[i].images[0].clone()), e)
+    TrainingPrior::learn(&labels, min_size, margin).map_err(|e| match e {
+        NoPrior(Some(i)) => DataError::invalid(cases[i].label.as_ref().unwrap_or(&cases[i].images[0]), "empty training label: it cannot place the crop"),
+        NoPrior(None) => DataError::invalid(&dataset.root, format!("no labels in the {split:?} split to learn the crop from")),
     })
 }
 
@@ -227,7 +230,9 @@ mod tests {
         assert_eq!(crop_box(&crop, "small", [90, 300, 8], None).unwrap().size(), [90, 112, 8]);
         let big = [blob([300, 300, 8], [10, 10, 0], [250, 60, 8])];
         assert_eq!(TrainingPrior::learn(&big, UA_MT_SIZE, 20).unwrap().size, [280, 112]);
-        assert!(TrainingPrior::learn(&[], UA_MT_SIZE, 20).is_err());
+        assert_eq!(TrainingPrior::learn(&[], UA_MT_SIZE, 20), Err(NoPrior(None)));
+        let with_empty = [train[0].clone(), blob([30, 30, 4], [0; 3], [0; 3])];
+        assert_eq!(TrainingPrior::learn(&with_empty, UA_MT_SIZE, 20), Err(NoPrior(Some(1))));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! In-memory images and label maps with their geometry.
 
-use ndarray::{Array3, Array4, ArrayView3, ArrayViewD, Axis};
+use ndarray::{Array, Array3, Array4, ArrayView3, ArrayViewD, Axis, Dimension};
 
 /// Where the voxels are in space.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,15 @@ impl Geometry {
     pub fn unit() -> Self {
         Self::from_spacing([1.0; 3])
     }
+}
+
+/// Zero mean and unit standard deviation over all of `x` (the standard deviation floored at
+/// 1e-8, so a constant image becomes zeros): UA-MT's and SSL4MIS's `(x − mean) / std`.
+pub fn zscore_in_place<D: Dimension>(x: &mut Array<f32, D>) {
+    let n = x.len() as f32;
+    let mean = x.sum() / n;
+    let std = (x.mapv(|v| (v - mean) * (v - mean)).sum() / n).sqrt().max(1e-8);
+    x.mapv_inplace(|v| (v - mean) / std);
 }
 
 /// An image: `[C, D0, D1, D2]` intensities in the file's own units (no normalisation).

@@ -31,6 +31,9 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// The names `train.precision` and `--precision` accept.
+    pub const NAMES: [&'static str; 3] = ["f32", "f16", "bf16"];
+
     /// The dtype convolutions compute in, or `None` for f32.
     pub fn half_dtype(self) -> Option<FloatDType> {
         match self {
@@ -107,12 +110,7 @@ impl Drop for PrecisionGuard {
 /// Runs `op` on half-precision copies of its operands when this thread computes in f16 or
 /// bf16 and the operands are f32, and gives the result back in f32; runs it unchanged
 /// otherwise. Used by the convolutions of [`crate::kernels`] off the CPU.
-pub fn autocast<const A: usize, const B: usize>(
-    x: Tensor<A>,
-    weight: Tensor<A>,
-    bias: Option<Tensor<1>>,
-    op: impl FnOnce(Tensor<A>, Tensor<A>, Option<Tensor<1>>) -> Tensor<B>,
-) -> Tensor<B> {
+pub fn autocast<const D: usize>(x: Tensor<D>, weight: Tensor<D>, bias: Option<Tensor<1>>, op: impl FnOnce(Tensor<D>, Tensor<D>, Option<Tensor<1>>) -> Tensor<D>) -> Tensor<D> {
     match current().half_dtype() {
         Some(half) if x.dtype() == DType::F32 => {
             let y = op(x.cast(half), weight.cast(half), bias.map(|b| b.cast(half)));

@@ -80,11 +80,6 @@ impl Update {
         Self { lr, scale: scale.scale, check: scale.dynamic, overflow: Cell::new(false) }
     }
 
-    /// A plain step (no loss scaling).
-    pub fn plain(lr: f64) -> Self {
-        Self::new(lr, &LossScale::default())
-    }
-
     /// Whether some network's gradients were not finite (its step was skipped).
     pub fn overflowed(&self) -> bool {
         self.overflow.get()

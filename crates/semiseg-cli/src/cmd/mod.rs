@@ -39,8 +39,13 @@ pub struct DeviceArg {
 impl DeviceArg {
     /// The `--set` override that puts a config on this device, if one was given.
     pub fn as_override(&self, key: &str) -> Option<String> {
-        self.device.as_ref().map(|d| format!("{key}=\"{d}\""))
+        string_override(key, self.device.as_deref())
     }
+}
+
+/// `key="value"` for `--set` (a TOML string), when a value was given.
+pub fn string_override(key: &str, value: Option<&str>) -> Option<String> {
+    value.map(|v| format!("{key}=\"{v}\""))
 }
 
 /// `--axes`: how the axes of a 3-D h5 dataset are read.

@@ -50,7 +50,7 @@ pub struct Args {
     device: super::DeviceArg,
     /// What convolutions compute in on a GPU device: f32, f16 (with dynamic loss scaling) or
     /// bf16 (default: the config's `train.precision`, else f32).
-    #[arg(long, value_parser = ["f32", "f16", "bf16"])]
+    #[arg(long, value_parser = semiseg_nn::precision::Precision::NAMES)]
     precision: Option<String>,
 }
 
@@ -80,7 +80,7 @@ pub fn run(mut args: Args) -> Result<()> {
     // the demo's baseline line is printed only for the demo as shipped (a device is no change)
     let plain_demo = args.config.is_none() && args.resume.is_none() && args.set.is_empty();
     // --device and --precision also apply to a resumed run (its config is otherwise fixed)
-    let precision_override = args.precision.as_ref().map(|p| format!("train.precision=\"{p}\""));
+    let precision_override = super::string_override("train.precision", args.precision.as_deref());
     let run_overrides: Vec<String> = args.device.as_override("train.device").into_iter().chain(precision_override).collect();
     args.set.extend(run_overrides.iter().cloned());
     if let Some(seeds) = &args.seeds {

@@ -5,6 +5,7 @@ use crate::config::DataConfig;
 use ndarray::{s, Array2, Array3, Axis};
 use rayon::prelude::*;
 use semiseg_data::layout::Case;
+use semiseg_data::sample::zscore_in_place;
 use semiseg_data::{DataError, Image, LabelMap};
 
 /// One 2-D training sample.
@@ -47,12 +48,7 @@ pub fn prepare_plane(plane: Array3<f32>, cfg: &DataConfig) -> Result<Array3<f32>
     let mut x = fix_channels(plane, cfg)?;
     match cfg.normalize.as_str() {
         "divide255" => x.mapv_inplace(|v| v / 255.0),
-        "zscore" => {
-            let n = x.len() as f32;
-            let mean = x.sum() / n;
-            let std = (x.mapv(|v| (v - mean) * (v - mean)).sum() / n).sqrt().max(1e-8);
-            x.mapv_inplace(|v| (v - mean) / std);
-        }
+        "zscore" => zscore_in_place(&mut x),
         "imagenet" | "imagenet_div255" => {
             // MGCC's loader divides the normalised image by 255 once more (methods.md §1.4).
             let again = if cfg.normalize == "imagenet_div255" { 255.0 } else { 1.0 };

@@ -92,7 +92,8 @@ impl<const D: usize> DeviceBatch<D> {
 pub trait Method<const D: usize = 4> {
     /// The named loss terms of one batch at 0-based iteration `t`.
     fn terms(&mut self, batch: &DeviceBatch<D>, t: usize) -> Vec<Term>;
-    /// Applies the gradients of the summed loss with learning rate `lr`.
+    /// Applies the gradients of the summed loss: one optimizer step per network at `update.lr`,
+    /// the gradients unscaled first (f16 loss scaling) and a network's step skipped on overflow.
     fn apply(&mut self, grads: Gradients, update: &Update);
     /// Called after each step (EMA updates).
     fn after_step(&mut self, _t: usize) {}
