@@ -41,8 +41,8 @@ runs, methods, seed = sys.argv[1], sys.argv[2].split(), sys.argv[3]
 names = {"supervised": "V-Net (supervised)", "mcnet": "MC-Net+", "caml": "CAML", "fbanet": "FBA-Net+"}
 scale = (112 * 112 * 80) / (64 * 64 * 48) * 15000
 print(f"seed {seed}; 20 test volumes, medpy convention, distances in voxels; wall time summed over resumed sessions")
-print("| method | checkpoint | Dice % | Jaccard % | HD95 | ASD | wall time | paper protocol here (est.) |")
-print("|---|---|---|---|---|---|---|---|")
+print("| method | checkpoint | Dice % | Jaccard % | HD95 | ASD | precision % | recall % | wall time | s / iteration (median) | paper protocol here (est.) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for m in methods:
     d = f"{runs}/la-8-{m}-cpu-{seed}"
     wall = sum(int(l) for l in open(f"{d}/wall_seconds")) / 60
@@ -51,7 +51,23 @@ for m in methods:
         r = json.load(open(f"{d}/eval/test_{ck}/summary.json"))
         o = r["summary"]["overall"]
         print(f"| {names.get(m, m)} | {ck} (it. {r['iteration']}) | {100 * o['dice']['mean']:.2f} | {100 * o['jaccard']['mean']:.2f} | "
-              f"{o['hd95']['mean']:.2f} | {o['asd']['mean']:.2f} | {wall:.0f} min | {per_iter * scale / 3600:.0f} h |")
+              f"{o['hd95']['mean']:.2f} | {o['asd']['mean']:.2f} | {100 * o['precision']['mean']:.1f} | {100 * o['recall']['mean']:.1f} | "
+              f"{wall:.0f} min | {per_iter:.1f} | {per_iter * scale / 3600:.0f} h |")
+
+# the loss terms of each run: mean over the first quarter, range over the last quarter
+print()
+for m in methods:
+    steps = [json.loads(l) for l in open(f"{runs}/la-8-{m}-cpu-{seed}/train.jsonl") if '"seconds"' in l]
+    q = max(1, len(steps) // 4)
+    names_ = [k for k in steps[0]["terms"] if not k.endswith("_weight")]
+    cells = []
+    for k in names_:
+        first = sum(s["terms"][k] for s in steps[:q]) / q
+        last = [s["terms"][k] for s in steps[-q:]]
+        cells.append(f"{k} {first:.3f} -> {min(last):.3f}..{max(last):.3f}")
+    print(f"{names.get(m, m)} loss terms (mean of iterations 1-{q} -> range of the last {q}): " + "; ".join(cells))
+    vals = [json.loads(l) for l in open(f"{runs}/la-8-{m}-cpu-{seed}/train.jsonl") if '"val_metric"' in l]
+    print(f"{names.get(m, m)} validation: " + ", ".join(f"it. {v['iter']} {v['val_' + v['val_metric']]:.3f}" for v in vals))
 PY
 
 # each semi-supervised method against supervised, test volume by test volume, for both
