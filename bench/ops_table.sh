@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README's per-op table in one run: `semiseg bench --model ops` and bench/ops_torch.py, both on
+# docs/speed.md's per-op table in one run: `semiseg bench --model ops` and bench/ops_torch.py, both on
 # 2 threads, the same ops, shapes and loss; one row per op with both times and their ratio.
 #   bench/ops_table.sh TORCH_PYTHON [ITERS]
 set -euo pipefail

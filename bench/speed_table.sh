@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README's speed table in one run: every network's training step and inference against
+# docs/speed.md's speed table in one run: every network's training step and inference against
 # torch_bench.py (bench/network_ratio.sh, 2 threads each), then the metrics job against medpy
 # (bench/metrics_files_ratio.sh). MGCC runs at batch 2 and 128² (minutes per step otherwise); the
 # 3-D networks (V-Net, CAML, FBA-Net+) at the reference's batch 4 and 112×112×80, with one

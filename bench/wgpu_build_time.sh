@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README's clean-build times with and without the wgpu feature (issue: wgpu joins the default
+# The clean-build times of docs/gpu.md with and without the wgpu feature (issue: wgpu joins the default
 # build only if a clean build stays within 8 minutes on 2 cores). Each build starts from an
 # empty target directory (crates already downloaded), one after the other.
 #   bench/wgpu_build_time.sh [SCRATCH_DIR]

@@ -3,7 +3,7 @@
 # every (labeled, method, seed) run trains, then the table gives the test metrics of the last and
 # of the best-on-validation checkpoint as mean ± sample std (n − 1) over the seeds, with the
 # mean training time (median iteration time × iterations, from train.jsonl). Finished runs are skipped, interrupted ones resume. Two runs go side by side,
-# one thread each (at 128² a second thread gains little; see README, Speed).
+# one thread each (at 128² a second thread gains little; see docs/speed.md).
 #   scripts/acdc_cpu_table.sh [RUNS_DIR]
 #   LABELED="3 7" METHODS="supervised mean_teacher ua_mt cct cps" SEEDS="1337 1338 1339" scripts/acdc_cpu_table.sh
 # Extra settings for every run (ablations): SET="method.consistency=1.0" (space-separated).

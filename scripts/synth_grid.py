@@ -1,4 +1,4 @@
-"""A grid of real images (top row) and synthetic ones (the rows below), for the README.
+"""A grid of real images (top row) and synthetic ones (the rows below), for docs/results.md.
 
     python scripts/synth_grid.py REAL_LIST_OR_DIR SYNTH_DIR OUT.png [--n 8] [--size 128]
 

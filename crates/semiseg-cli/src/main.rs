@@ -10,9 +10,16 @@ mod shard;
 
 use clap::{Parser, Subcommand};
 
-/// Semi-supervised medical image segmentation: train, evaluate, predict, inspect data, score.
+/// Semi-supervised medical image segmentation: train a segmenter from a few labeled scans plus
+/// many unlabeled (or generated) ones, score it as medpy / MONAI do, and segment new scans.
 #[derive(Debug, Parser)]
-#[command(name = "semiseg", version, about, long_about = None)]
+#[command(
+    name = "semiseg",
+    version,
+    about = "Semi-supervised medical image segmentation: train a segmenter from a few labeled scans plus many unlabeled (or generated) ones, score it as medpy / MONAI do, and segment new scans.",
+    long_about = None,
+    after_help = "Start with `semiseg train` (no arguments: mean teacher on the built-in ACDC demo), then `semiseg eval`, `predict` and `report` on its run directory. Methods: supervised, mean_teacher, ua_mt, cct, cps, mcnet (baselines); clcc, mgcc, caml, fbanet (papers)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

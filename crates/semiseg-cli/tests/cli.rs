@@ -65,6 +65,14 @@ fn metrics_names_unmatched_files_and_bad_options() {
 }
 
 #[test]
+fn help_says_what_the_tool_is_for() {
+    let o = semiseg(&["--help"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let help = text(&o);
+    assert!(help.contains("Semi-supervised medical image segmentation") && help.contains("segment new scans") && help.contains("semiseg train"), "{help}");
+}
+
+#[test]
 fn inspect_fails_on_problems_and_passes_clean_data() {
     let d = tempfile::tempdir().unwrap();
     square(&d.path().join("images/a.png"), 0, 3);

@@ -124,6 +124,22 @@ fn config_errors_name_the_key() {
 }
 
 #[test]
+fn batch_norm_on_one_value_per_channel_stops_training_with_the_reason() {
+    // a 16 x 16 patch leaves the UNet's bottleneck 1 x 1: with one sample, one value per channel
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let config = d.path().join("one.toml");
+    std::fs::write(
+        &config,
+        "[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [16, 16]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 2\nbatch = 1\nlabeled_batch = 1\nval_every = 0\n",
+    )
+    .unwrap();
+    let run = d.path().join("run");
+    let o = semiseg_in(d.path(), &["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("iteration 1: batch norm in training needs more than 1 value per channel"), "{}", text(&o));
+}
+
+#[test]
 fn clcc_trains_on_a_drawn_split_and_switches_terms() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
@@ -254,7 +270,107 @@ fn seeds_train_each_seed_then_summarize_and_skip_finished_ones() {
     assert!((dice["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
     let std = ((runs[0] - mean).powi(2) + (runs[1] - mean).powi(2)).sqrt(); // n − 1 = 1
     assert!((dice["std"].as_f64().unwrap() - std).abs() < 1e-12, "sample std: {summary}");
+    assert!(text(&o).contains(&format!("semiseg compare {} OTHER", out.display())), "the compare line: {}", text(&o));
     // finished seeds are not trained again
     let o = semiseg_in(d.path(), &args);
     assert!(o.status.success() && text(&o).contains("0 seed(s) to train (2 finished)"), "{}", text(&o));
+    // a seeds folder is a set of runs for compare, as is a list of run directories
+    let (sweep, seed5) = (out.to_str().unwrap(), out.join("seed-5"));
+    let o = semiseg(&["compare", sweep, seed5.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o).contains("A = 2 run(s), B = 1 run(s)"), "{}", text(&o));
+    let o = semiseg(&["compare", &format!("{},{}", seed5.display(), out.join("seed-6").display()), sweep]);
+    assert!(o.status.success() && text(&o).contains("A = 2 run(s), B = 2 run(s)") && text(&o).contains("A − B: +0.0000"), "{}", text(&o));
+    let o = semiseg(&["compare", d.path().join("data").to_str().unwrap(), sweep]);
+    assert!(!o.status.success() && text(&o).contains("neither a run"), "{}", text(&o));
+}
+
+/// A BUSI-like paired folder: ids sort by class (`benign_*`, then `malignant_*`, `normal_*`),
+/// no split lists.
+fn class_sorted_dataset(root: &Path) {
+    for d in ["images", "masks"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for (class, n) in [("benign", 10u32), ("malignant", 6), ("normal", 6)] {
+        for i in 0..n {
+            let id = format!("{class}_{i:03}");
+            let r = 4 + i % 4;
+            let inside = |x: u32, y: u32| (x as i32 - 16).pow(2) + (y as i32 - 16).pow(2) <= (r * r) as i32;
+            GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) { 200 } else { 40 + ((x * 3 + y + i) % 30) as u8 }])).save(root.join(format!("images/{id}.png"))).unwrap();
+            GrayImage::from_fn(32, 32, |x, y| Luma([if inside(x, y) && class != "normal" { 255 } else { 0 }])).save(root.join(format!("masks/{id}.png"))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_random_split_draws_its_labeled_set_at_random_and_one_class_draws_are_flagged() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("busi");
+    class_sorted_dataset(&data);
+    let o = semiseg(&["data", "inspect", data.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o).contains("class by class (benign 10, malignant 6, normal 6)"), "inspect warns: {}", text(&o));
+    let config = d.path().join("busi.toml");
+    std::fs::write(
+        &config,
+        "name = \"busi\"\n[data]\nroot = \"busi\"\nrandom_split = [0.6, 0.2, 0.2]\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 1\nbatch = 2\nlabeled_batch = 2\nval_every = 0\n",
+    )
+    .unwrap();
+    let labeled_classes = |run: &Path| {
+        let ids = std::fs::read_to_string(run.join("splits/labeled.txt")).unwrap();
+        let mut classes: Vec<String> = ids.lines().map(|id| id.split('_').next().unwrap().to_string()).collect();
+        classes.dedup();
+        classes.sort();
+        classes.dedup();
+        classes
+    };
+    // the default ("auto") shuffles a drawn split's train list: several classes, no warning
+    let run = d.path().join("auto");
+    let o = semiseg_in(d.path(), &["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o).contains("labeled draw: shuffled") && !text(&o).contains("warning: all"), "{}", text(&o));
+    assert!(labeled_classes(&run).len() > 1, "{:?}", labeled_classes(&run));
+    let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(saved.contains("split_seed = 42"), "the draw's seed is on record: {saved}");
+    // list order on that split takes benign only, and train says so
+    let run = d.path().join("first");
+    let o = semiseg_in(d.path(), &["train", "--config", config.to_str().unwrap(), "--set", "data.labeled_draw=\"first\"", "--out", run.to_str().unwrap()]);
+    assert_eq!(labeled_classes(&run), ["benign"], "{}", std::fs::read_to_string(run.join("splits/train.list")).unwrap());
+    assert!(o.status.success() && text(&o).contains("warning: all 4 labeled cases are 'benign'"), "{}", text(&o));
+}
+
+#[test]
+fn a_live_run_directory_has_one_writer_and_a_killed_one_leaves_no_lock() {
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let config = d.path().join("long.toml");
+    std::fs::write(
+        &config,
+        "name = \"long\"\n[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 1000000\nbatch = 2\nlabeled_batch = 2\nval_every = 0\nsave_every = 2\n",
+    )
+    .unwrap();
+    let run = d.path().join("run");
+    let (c, r) = (config.to_str().unwrap(), run.to_str().unwrap());
+    let spawn = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_semiseg")).current_dir(d.path()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed().as_secs() < 120, "timed out waiting for {what}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let mut first = spawn(&["train", "--config", c, "--out", r]);
+    wait_for("a checkpoint", &|| run.join("checkpoints/last.ckpt").is_file());
+    let holder = format!("pid {}", first.id());
+    // a new run and a resumption into the live directory are both refused, naming the holder
+    for args in [vec!["train", "--config", c, "--out", r], vec!["train", "--resume", r]] {
+        let o = semiseg_in(d.path(), &args);
+        assert!(!o.status.success() && text(&o).contains("in use by another training") && text(&o).contains(&holder), "{args:?}: {}", text(&o));
+    }
+    // kill -9: the kernel releases the lock with the process, so resuming works at once
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut resumed = spawn(&["train", "--resume", r]);
+    let note = semiseg_train::run_lock::RunLock::path_in(&run);
+    wait_for("the resumption to hold the lock", &|| std::fs::read_to_string(&note).is_ok_and(|t| t.contains(&format!("pid {}", resumed.id()))));
+    resumed.kill().unwrap();
+    resumed.wait().unwrap();
+    semiseg_train::run_lock::RunLock::acquire(&run).expect("no stale lock after kill -9");
 }

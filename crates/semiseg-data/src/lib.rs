@@ -18,6 +18,7 @@
 pub mod convert;
 pub mod crop;
 pub mod error;
+pub mod id_classes;
 pub mod inspect;
 pub mod io;
 pub mod layout;

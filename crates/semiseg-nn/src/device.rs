@@ -32,7 +32,7 @@ pub enum DeviceError {
     #[error("unknown device {0:?}: expected cpu, wgpu, wgpu:N, cuda or cuda:N")]
     Unknown(String),
     /// The backend was not compiled in.
-    #[error("device {device} needs semiseg built with `--features {feature}` (see README, \"GPU\")")]
+    #[error("device {device} needs semiseg built with `--features {feature}` (see docs/gpu.md)")]
     NotBuilt {
         /// The device asked for.
         device: String,
@@ -43,7 +43,7 @@ pub enum DeviceError {
     #[error(
         "device {0}: training on several GPUs is not available: Burn 0.22's all-reduce exists only \
          in its CUDA runtime (NCCL) and only inside burn-train's Learner, and its CUDA backend \
-         does not build here (see README, \"GPU\"); run one process per GPU, or shard inference \
+         does not build here (see docs/gpu.md); run one process per GPU, or shard inference \
          with --shard"
     )]
     MultiDevice(String),

@@ -148,6 +148,26 @@ fn batch_norm_act_matches_burn() {
     }
 }
 
+/// One value per channel in training is refused, as PyTorch refuses it ("Expected more than 1
+/// value per channel when training"); evaluation mode takes it.
+#[test]
+fn batch_norm_in_training_refuses_one_value_per_channel() {
+    use burn::module::Module;
+    use burn::nn::BatchNormConfig;
+    let d = device();
+    let n = BatchNormConfig::new(3).init(&d);
+    let x = Tensor::<4>::random([1, 3, 1, 1], Distribution::Normal(0.0, 1.0), &d);
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kernels::batch_norm_act(&n, x.clone(), 0.0)));
+    let message = refused.expect_err("training on one value per channel must fail");
+    let text = message.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("more than 1 value per channel") && text.contains("[1, 3, 1, 1]"), "{text}");
+    let plain = n.valid();
+    assert_eq!(kernels::batch_norm_act(&plain, x.inner(), 0.0).dims(), [1, 3, 1, 1]);
+    // two values are enough
+    let n = BatchNormConfig::new(3).init(&d);
+    assert_eq!(kernels::batch_norm_act(&n, Tensor::<4>::random([2, 3, 1, 1], Distribution::Normal(0.0, 1.0), &d), 0.0).dims(), [2, 3, 1, 1]);
+}
+
 /// Transposed convolutions against Burn's, odd sizes included.
 #[test]
 fn conv_transpose_matches_burn() {

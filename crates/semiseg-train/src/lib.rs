@@ -2,10 +2,12 @@
 //!
 //! * [`config`]: the TOML run configuration, `--set` overrides, validation.
 //! * [`data`]: cases → 2-D samples → two-stream batches, augmented on worker threads.
-//! * [`methods`]: supervised, mean teacher, UA-MT, CCT, CPS, each a set of named loss terms.
+//! * [`methods`]: the baselines (supervised, mean teacher, UA-MT, CCT, CPS, MC-Net+) and the
+//!   papers' methods (CLCC, MGCC, CAML, FBA-Net), each a set of named loss terms.
 //! * [`losses`], [`schedule`], [`ema`]: the pieces the methods share; [`loss_scale`]: f16
 //!   loss scaling.
-//! * [`trainer`]: the loop, validation, checkpoints, resume.
+//! * [`trainer`]: the loop, validation, checkpoints, resume; [`run_lock`]: one writer per run
+//!   directory.
 //! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores;
 //!   [`sliding_window`]: whole volumes through a 3-D network, window by window (UA-MT).
 
@@ -21,6 +23,7 @@ pub mod loss_scale;
 pub mod losses;
 pub mod methods;
 pub mod patch_grid;
+pub mod run_lock;
 pub mod schedule;
 pub mod sliding_window;
 pub mod trainer;

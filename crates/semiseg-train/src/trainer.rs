@@ -173,13 +173,13 @@ pub fn labeled_split(cfg: &Config, train: &[Case]) -> Result<LabeledSplit, Strin
     let d = &cfg.data;
     let unit = if d.labeled_unit == "patients" { LabeledUnit::Patients } else { LabeledUnit::Cases };
     let seed = d.labeled_seed.unwrap_or(d.split_seed);
-    let draw = match d.labeled_draw.as_str() {
+    let draw = match d.effective_labeled_draw() {
         "first" => LabeledDraw::First,
         "shuffled" => LabeledDraw::Shuffled { seed },
         _ => LabeledDraw::Stratified { seed },
     };
     let selection = LabeledSelection { n: d.labeled, unit, draw };
-    if d.labeled_draw != "stratified_foreground" {
+    if d.effective_labeled_draw() != "stratified_foreground" {
         return Ok(select_labeled(train, selection, &|c: &Case| class_prefix(&c.id).to_string()));
     }
     let mut has_foreground = BTreeMap::new();
@@ -221,6 +221,11 @@ fn to_device<const D: usize>(b: &Batch, classes: usize, device: &Device) -> Devi
     DeviceBatch { images, one_hot, labeled: b.labeled, labeled_indices: b.labeled_indices.clone() }
 }
 
+/// The message of a caught panic.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the forward pass panicked".into())
+}
+
 fn append_log(path: &Path, record: &serde_json::Value) -> Result<(), String> {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     writeln!(f, "{record}").map_err(|e| format!("{}: {e}", path.display()))
@@ -254,6 +259,13 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         data.val.len(),
         data.test.len()
     ));
+    if cfg.data.labeled_draw == "auto" {
+        obs.message(&format!("labeled draw: {} (data.labeled_draw = \"auto\" on {})", cfg.data.effective_labeled_draw(), if cfg.data.random_split.is_empty() { "the dataset's own lists" } else { "a redrawn split" }));
+    }
+    let train_ids: Vec<&str> = data.splits.get(&cfg.data.train_split).map_or(Vec::new(), |cases| cases.iter().map(|c| c.id.as_str()).collect());
+    if let Some(warning) = semiseg_data::id_classes::one_class_labeled(&train_ids, &data.labeled_ids) {
+        obs.message(&format!("warning: {warning}"));
+    }
     let supervised = cfg.method.name == "supervised";
     let (lb, ub) = if supervised { (cfg.train.labeled_batch, 0) } else { (cfg.train.labeled_batch, cfg.train.batch - cfg.train.labeled_batch) };
     let sampler = TwoStreamSampler::new(n_labeled, n_unlabeled, lb, ub, cfg.seed)
@@ -264,7 +276,7 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
     let voxels: usize = cfg.data.patch.iter().product();
     if !semiseg_nn::device::is_cpu(&device) && voxels > WGPU_SAFE_VOXELS {
         obs.message(&format!(
-            "warning: patches of {voxels} voxels; on Mesa's lavapipe Burn 0.22.1's GPU convolution weight gradients are wrong past about {WGPU_SAFE_VOXELS} voxels per sample, and real GPUs are unverified (README, \"GPU\")"
+            "warning: patches of {voxels} voxels; on Mesa's lavapipe Burn 0.22.1's GPU convolution weight gradients are wrong past about {WGPU_SAFE_VOXELS} voxels per sample, and real GPUs are unverified (docs/gpu.md)"
         ));
     }
     if cfg.is_volumetric() {
@@ -321,7 +333,9 @@ fn train_loop<const D: usize>(
         let db = to_device::<D>(&batch, cfg.model.classes, device);
         device.seed(derive_seed(cfg.seed, 4, t as u64));
         let half = semiseg_nn::precision::scoped(precision);
-        let terms = method.terms(&db, t);
+        // A forward pass refused inside a network (e.g. batch norm on one value per channel)
+        // ends the run with its reason and the iteration, not a crash.
+        let terms = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| method.terms(&db, t))).map_err(|p| format!("iteration {}: {}", t + 1, panic_text(p.as_ref())))?;
         drop(half);
         let mut loss: Option<Tensor<1>> = None;
         let mut term_log = serde_json::Map::new();

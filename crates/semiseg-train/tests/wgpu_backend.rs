@@ -11,7 +11,7 @@
 //!
 //! Mixed precision: one step with f16 convolutions tracks the f32 step on the same device (loss
 //! within 1e-2 relative, all gradients together at cosine similarity ≥ 0.95 for the UNet, ≥ 0.5
-//! for the V-Net, whose f16 gradients drift; see README), and a training
+//! for the V-Net, whose f16 gradients drift; see docs/gpu.md), and a training
 //! run in f16 scales its loss and finishes with finite weights.
 //!
 //! Built with `--features wgpu`; `.ci/run` installs Mesa's software Vulkan driver (lavapipe).
@@ -217,7 +217,7 @@ fn half_precision_convolutions_track_f32() {
         }
         // 2-D: f16 measured 0.987 on lavapipe (an 11-bit significand, batch norm over two images)
         half_step("unet2d", &gpu, precision, 0.95, |d| UNetConfig::new().with_width(0.25).with_dropout(false).init(d), [2, 1, 32, 32], |n, x| ce_dice(n.forward(x)));
-        // 3-D: f16 measured only 0.69 on lavapipe, so README says f16 is not validated for the
+        // 3-D: f16 measured only 0.69 on lavapipe, so docs/gpu.md says f16 is not validated for the
         // V-Net family; this bound catches a broken path (NaN, wrong dtype), not drift
         half_step("vnet", &gpu, precision, 0.5, |d| VNetConfig::new().with_filters(4).with_dropout(false).init(d), [2, 1, 16, 16, 48], |n, x| ce_dice(n.forward(x)));
     }
@@ -288,9 +288,9 @@ fn convolution_weight_gradients_agree_up_to_16384_voxels_per_sample() {
 
 /// Burn 0.22.1's wgpu convolution weight gradient (CubeCL 0.11.3) is wrong on lavapipe once a
 /// sample has more than about 16,384 voxels: 160² images or 30³ volumes give relative errors of
-/// 0.3–0.9 (README, "GPU"). Run with `--ignored` to see whether an update fixed it.
+/// 0.3–0.9 (docs/gpu.md). Run with `--ignored` to see whether an update fixed it.
 #[test]
-#[ignore = "fails: Burn 0.22.1's wgpu weight gradient is wrong past ~16,384 voxels per sample (README, GPU)"]
+#[ignore = "fails: Burn 0.22.1's wgpu weight gradient is wrong past ~16,384 voxels per sample (docs/gpu.md)"]
 fn convolution_weight_gradients_agree_at_training_sizes() {
     let Some(gpu) = gpu() else { return };
     let shapes = [[2, 2, 1, 160, 160], [2, 2, 1, 256, 256], [1, 2, 30, 30, 30], [1, 2, 64, 32, 32]];

@@ -1,5 +1,5 @@
-//! `semiseg compare`: two sets of runs (one method each, typically one run per seed) compared
-//! case by case on the same evaluation split. Each case's metric is averaged over its classes,
+//! `semiseg compare`: two sets of runs (one method each, typically one run per seed: a
+//! `train --seeds` folder is a set) compared case by case on the same evaluation split. Each case's metric is averaged over its classes,
 //! then over the runs of a set; the paired differences A − B give the mean difference, its 95 %
 //! confidence interval and the Wilcoxon signed-rank p value (`semiseg_metrics::paired`).
 
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 /// Compare two sets of runs case by case.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Runs of method A: run directories, comma-separated (e.g. one per seed).
+    /// Runs of method A: run directories, comma-separated (e.g. one per seed), or a folder of
+    /// runs such as the OUT of `train --seeds` (every subfolder holding a run).
     runs_a: String,
     /// Runs of method B, the same way.
     runs_b: String,
@@ -49,9 +50,28 @@ fn per_case(run: &Path, eval: &str, metric: &str) -> Result<BTreeMap<String, f64
     Ok(sums.into_iter().map(|(case, (sum, n))| (case, sum / n as f64)).collect())
 }
 
+/// The runs `path` names: itself when it is a run (it has `config.toml` or `eval/`), else its
+/// subfolders that are runs, in name order (`train --seeds`'s `seed-N`).
+pub fn runs_in(path: &Path) -> Result<Vec<PathBuf>> {
+    let is_run = |p: &Path| p.join("config.toml").is_file() || p.join("eval").is_dir();
+    if is_run(path) {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).with_context(|| format!("{}: not a run directory or a folder of runs", path.display()))?;
+    let mut runs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_run(p)).collect();
+    if runs.is_empty() {
+        bail!("{}: neither a run (no config.toml or eval/) nor a folder of runs (no subfolder holds one)", path.display());
+    }
+    runs.sort();
+    Ok(runs)
+}
+
 /// Per case, the mean over the runs of a set; every run must hold the same cases.
 fn set_means(runs: &str, eval: &str, metric: &str) -> Result<(Vec<PathBuf>, BTreeMap<String, f64>)> {
-    let dirs: Vec<PathBuf> = runs.split(',').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+    let mut dirs = Vec::new();
+    for entry in runs.split(',').filter(|s| !s.is_empty()) {
+        dirs.extend(runs_in(Path::new(entry))?);
+    }
     if dirs.is_empty() {
         bail!("no run directory in '{runs}'");
     }

@@ -78,6 +78,12 @@ pub fn run(args: Args) -> Result<()> {
             let report = inspect(&ds, &|| pb.inc(1));
             pb.finish_and_clear();
             print!("{}", report.to_text());
+            for (name, cases) in &ds.splits {
+                let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+                if let Some(warning) = semiseg_data::id_classes::listed_by_class(name, &ids) {
+                    println!("warning: {warning}");
+                }
+            }
             if let Some(j) = json {
                 let text = serde_json::to_string_pretty(&report)?;
                 atomic::write_bytes(&j, text.as_bytes())?;

@@ -9,6 +9,7 @@ pub mod data;
 pub mod eval;
 pub mod import;
 pub mod metrics;
+mod overlay;
 pub mod predict;
 pub mod synth;
 pub mod report;

@@ -1,8 +1,8 @@
 //! `semiseg report --run DIR`: loss and validation curves from `train.jsonl`, and overlays of
-//! predictions on test images, as PNG files in `<run>/plots/`.
+//! predictions on test images (drawn by `overlay`), as PNG files in `<run>/plots/`.
 
+use super::overlay::{overlay, with_legend};
 use anyhow::{anyhow, bail, Context, Result};
-use image::{Rgb, RgbImage};
 use plotters::prelude::*;
 use semiseg_train::infer::predict;
 use semiseg_train::trainer::{dataset_splits, load_run, split_cases, LoadedRun};
@@ -13,6 +13,11 @@ use std::path::{Path, PathBuf};
 /// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE.txt`): plots need a font, and
 /// embedding one keeps the build free of system font libraries.
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// Makes the embedded font plotters' "sans-serif".
+pub(super) fn register_font() -> Result<()> {
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("embedded font is invalid"))
+}
 
 /// Draw training curves and prediction overlays for a run.
 #[derive(Debug, clap::Args)]
@@ -93,58 +98,6 @@ fn plot(path: &Path, title: &str, y_label: &str, series: &[(String, Series)]) ->
     Ok(())
 }
 
-/// Outline colour of the ground truth (green).
-const GT_COLOUR: [u8; 3] = [40, 255, 40];
-/// Outline colour of the prediction (red).
-const PRED_COLOUR: [u8; 3] = [255, 40, 40];
-
-/// Grey image with the ground-truth outline in green and the prediction outline in red.
-fn overlay(image: &ndarray::ArrayView2<f32>, gt: &ndarray::ArrayView2<u8>, pred: &ndarray::ArrayView2<u8>) -> RgbImage {
-    let (h, w) = image.dim();
-    let (lo, hi) = image.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
-    let edge = |m: &ndarray::ArrayView2<u8>, y: usize, x: usize| {
-        let v = m[[y, x]];
-        v != 0 && [(0i64, 1i64), (0, -1), (1, 0), (-1, 0)].iter().any(|(dy, dx)| {
-            let (yy, xx) = (y as i64 + dy, x as i64 + dx);
-            yy < 0 || xx < 0 || yy >= h as i64 || xx >= w as i64 || m[[yy as usize, xx as usize]] != v
-        })
-    };
-    RgbImage::from_fn(w as u32, h as u32, |x, y| {
-        let (x, y) = (x as usize, y as usize);
-        if edge(pred, y, x) {
-            Rgb(PRED_COLOUR)
-        } else if edge(gt, y, x) {
-            Rgb(GT_COLOUR)
-        } else {
-            let g = ((image[[y, x]] - lo) * scale) as u8;
-            Rgb([g, g, g])
-        }
-    })
-}
-
-/// Height of the legend strip under an overlay, in pixels.
-const LEGEND_HEIGHT: u32 = 28;
-
-/// The overlay with a strip below it naming the two outline colours.
-fn with_legend(picture: &RgbImage) -> Result<RgbImage> {
-    let (w, h) = picture.dimensions();
-    let mut canvas = RgbImage::from_pixel(w, h + LEGEND_HEIGHT, Rgb([255, 255, 255]));
-    image::imageops::replace(&mut canvas, picture, 0, 0);
-    {
-        let area = BitMapBackend::with_buffer(&mut canvas, (w, h + LEGEND_HEIGHT)).into_drawing_area();
-        let strip = area.margin(h as i32, 0, 0, 0);
-        for (i, (name, [r, g, b])) in [("ground truth", GT_COLOUR), ("prediction", PRED_COLOUR)].into_iter().enumerate() {
-            let x = 8 + i as i32 * (w as i32 / 2).max(120);
-            let colour = RGBColor(r, g, b);
-            strip.draw(&Rectangle::new([(x, 8), (x + 14, 20)], colour.filled())).map_err(|e| anyhow!("{e}"))?;
-            strip.draw(&Text::new(name, (x + 20, 7), ("sans-serif", 15).into_font().color(&BLACK))).map_err(|e| anyhow!("{e}"))?;
-        }
-        area.present().map_err(|e| anyhow!("{e}"))?;
-    }
-    Ok(canvas)
-}
-
 /// Runs `semiseg report`.
 pub fn run(args: Args) -> Result<()> {
     for p in write_plots(&args.run, &args.checkpoint, args.overlays)? {
@@ -158,7 +111,7 @@ pub fn run(args: Args) -> Result<()> {
 pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<PathBuf>> {
     let plots = run.join("plots");
     std::fs::create_dir_all(&plots)?;
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("embedded font is invalid"))?;
+    register_font()?;
     let (terms, val, val_metric) = read_log(&run.join("train.jsonl"))?;
     if terms.is_empty() {
         bail!("{}: no training iterations logged yet", run.join("train.jsonl").display());
@@ -184,6 +137,8 @@ pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<
         }
         // the run's own splits (a random split is redrawn from its seed), not the folder's lists
         let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
+        let declared = semiseg_data::layout::detect(&cfg.data.root).ok().and_then(|ds| ds.declared_labels);
+        let name_of = |c: u8| declared.as_ref().and_then(|d| d.get(&c)).map_or_else(|| format!("class {c}"), |n| format!("{c} {n}"));
         for case in split_cases(&splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(overlays) {
             let image = case.read_image()?;
             let label = case.read_label()?.expect("filtered on labels");
@@ -191,11 +146,11 @@ pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<
             let z = image.spatial_shape()[2] / 2; // middle slice of a volume
             let img = image.data.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(2), z).to_owned();
             let out = plots.join(format!("overlay_{}.png", case.id));
-            let picture = overlay(&img.view(), &label.data.index_axis(ndarray::Axis(2), z), &pred.data.index_axis(ndarray::Axis(2), z));
+            let picture = overlay(&img.view(), &label.data.index_axis(ndarray::Axis(2), z), &pred.data.index_axis(ndarray::Axis(2), z), cfg.model.classes);
             // Small images are enlarged (nearest) so that outlines stay visible.
             let k = (256 / picture.width().min(picture.height()).max(1)).max(1);
             let enlarged = image::imageops::resize(&picture, picture.width() * k, picture.height() * k, image::imageops::FilterType::Nearest);
-            with_legend(&enlarged)?.save(&out).with_context(|| format!("writing {}", out.display()))?;
+            with_legend(&enlarged, cfg.model.classes, &name_of)?.save(&out).with_context(|| format!("writing {}", out.display()))?;
             written.push(out);
         }
     }

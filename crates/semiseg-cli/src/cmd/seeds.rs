@@ -76,6 +76,7 @@ pub fn run_seeds(config: Option<&Path>, set: &[String], out: &Path, seeds: &[u64
         }
     }
     println!("written to {}", out.join("seeds.json").display());
+    println!("paired comparison with another method's runs (a folder of seeds or run directories): semiseg compare {} OTHER", out.display());
     Ok(())
 }
 

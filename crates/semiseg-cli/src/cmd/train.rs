@@ -1,9 +1,10 @@
 //! `semiseg train`: train a method from a TOML config (default: the built-in demo), resume an
-//! interrupted run, stop cleanly on Ctrl-C.
+//! interrupted run, stop cleanly on Ctrl-C; the run directory is locked while it trains.
 
 use crate::progress::{bar, stop_on_ctrl_c, BarObserver};
 use anyhow::{anyhow, bail, Result};
 use semiseg_train::config::Config;
+use semiseg_train::run_lock::RunLock;
 use semiseg_train::trainer::{train, Outcome, RunDir};
 use std::path::{Path, PathBuf};
 
@@ -92,13 +93,17 @@ pub fn run(mut args: Args) -> Result<()> {
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-seeds")));
         return super::seeds::run_seeds(args.config.as_deref(), &args.set, &out, &seeds);
     }
-    let (cfg, run_dir, resume) = match &args.resume {
+    let (cfg, run_dir, resume, _lock) = match &args.resume {
         Some(dir) => {
+            if !dir.is_dir() {
+                bail!("{}: no such run directory to resume", dir.display());
+            }
+            let lock = RunLock::acquire(dir).map_err(|e| anyhow!(e))?;
             let cfg = Config::from_file(&dir.join("config.toml"), &run_overrides)?;
             if !dir.join("checkpoints/last.ckpt").is_file() {
                 bail!("{}: no checkpoints/last.ckpt to resume from", dir.display());
             }
-            (cfg, dir.clone(), true)
+            (cfg, dir.clone(), true, lock)
         }
         None => {
             let mut cfg = match &args.config {
@@ -108,10 +113,12 @@ pub fn run(mut args: Args) -> Result<()> {
             cfg.data.root = resolve_root(&cfg.data.root);
             cfg.data.unlabeled_dirs = cfg.data.unlabeled_dirs.iter().map(|d| resolve_root(d)).collect();
             let dir = args.out.clone().unwrap_or_else(|| fresh_run_dir(&cfg.name));
+            // locked before the check, so a run that starts meanwhile cannot slip past it
+            let lock = RunLock::acquire(&dir).map_err(|e| anyhow!(e))?;
             if dir.join("checkpoints/last.ckpt").exists() {
                 bail!("{} already holds a run: use --resume {} or another --out", dir.display(), dir.display());
             }
-            (cfg, dir, false)
+            (cfg, dir, false, lock)
         }
     };
     let stop = stop_on_ctrl_c()?;
@@ -140,7 +147,10 @@ pub fn run(mut args: Args) -> Result<()> {
             println!("run directory: {}", run_dir.display());
             // A failed plot must not hide a finished run: say why and carry on.
             match super::report::write_plots(&run_dir, "best", 4) {
-                Ok(_) => println!("plots (training curves, test overlays: green ground truth, red prediction): {}", run_dir.join("plots").display()),
+                Ok(_) => {
+                    let key = if cfg.model.classes > 2 { "one colour per class, ground truth outlined, prediction filled" } else { "green ground truth, red prediction" };
+                    println!("plots (training curves, test overlays: {key}): {}", run_dir.join("plots").display())
+                }
                 Err(e) => eprintln!("no plots: {e:#} (try `semiseg report --run {}`)", run_dir.display()),
             }
         }

@@ -1,4 +1,6 @@
-//! A checked front to `gemm::gemm` for strided row-major views.
+//! A checked front to `gemm::gemm` for strided row-major views (crate-private: the kernels are
+//! its only callers, and every call is checked for bounds and for a destination whose
+//! elements do not overlap, since the GEMM writes them from several threads).
 
 /// A read-only matrix view: element `(i, j)` at `data[i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy)]
@@ -54,6 +56,7 @@ pub fn matmul_strided(
         return;
     }
     assert!((m - 1) * dst_row_stride + (n - 1) * dst_col_stride < dst.len(), "destination out of bounds");
+    assert!(distinct_elements([m, n], [dst_row_stride, dst_col_stride]), "destination strides {dst_row_stride}, {dst_col_stride} overlap for {m}x{n}: threads would race on shared elements");
     lhs.check(m, k);
     rhs.check(k, n);
     if k == 0 {
@@ -90,9 +93,37 @@ pub fn matmul_strided(
     }
 }
 
+/// Whether a `[rows, cols]` view with `strides` puts every element at its own offset: the
+/// smaller stride's extent must fit inside one step of the larger (a zero stride over more
+/// than one element never does).
+fn distinct_elements([rows, cols]: [usize; 2], [row_stride, col_stride]: [usize; 2]) -> bool {
+    match (rows > 1, cols > 1) {
+        (false, false) => true,
+        (true, false) => row_stride > 0,
+        (false, true) => col_stride > 0,
+        (true, true) => {
+            let (inner, inner_len, outer) = if col_stride <= row_stride { (col_stride, cols, row_stride) } else { (row_stride, rows, col_stride) };
+            inner > 0 && outer >= inner * inner_len
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_destinations_are_refused() {
+        assert!(distinct_elements([5, 6], [6, 1]) && distinct_elements([5, 6], [1, 5]) && distinct_elements([5, 6], [9, 1]));
+        assert!(!distinct_elements([5, 6], [1, 1]), "rows one element apart overlap");
+        assert!(!distinct_elements([5, 6], [4, 1]), "rows shorter than their six columns");
+        assert!(!distinct_elements([5, 6], [0, 1]) && !distinct_elements([1, 6], [3, 0]));
+        assert!(distinct_elements([1, 1], [0, 0]) && distinct_elements([1, 6], [0, 1]));
+        let (a, b) = (vec![1.0; 4], vec![1.0; 4]);
+        let mut dst = vec![0.0; 8];
+        let raced = std::panic::catch_unwind(move || matmul_strided(&mut dst, [1, 1], MatRef::rows(&a, 2), MatRef::rows(&b, 2), [2, 2, 2], false, true));
+        assert!(raced.is_err(), "an overlapping destination must panic before the GEMM runs");
+    }
 
     #[test]
     fn strided_products_match_the_definition() {

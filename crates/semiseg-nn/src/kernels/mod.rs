@@ -20,7 +20,7 @@ pub mod flex_resize;
 pub mod geometry;
 pub mod group_norm;
 pub mod im2col;
-pub mod matmul;
+pub(crate) mod matmul;
 pub mod pool;
 pub mod resize;
 pub mod resize_matmul;
@@ -208,6 +208,10 @@ pub fn group_norm_act<const D: usize>(norm: &GroupNorm, x: Tensor<D>, swish: boo
 pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64) -> Tensor<D> {
     let device = x.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
+    let count = x.shape().num_elements() / x.dims()[1];
+    // PyTorch refuses this too: one value's variance is 0, and its unbiased running update
+    // would divide by n - 1 = 0.
+    assert!(!training || count > 1, "batch norm in training needs more than 1 value per channel, got input of shape {:?}: use a larger batch or patch", x.dims());
     if !has_own_kernels(&device, x.dtype()) {
         return leaky(norm.forward(x), slope);
     }
@@ -226,7 +230,6 @@ pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64
             slope,
         ));
     }
-    let count = x.shape().num_elements() / x.dims()[1];
     let (y, mean, var) = <burn::backend::Dispatch as FusedNormTrain>::bn_act_train(
         x.into_dispatch(),
         norm.gamma.val().into_dispatch(),
@@ -235,7 +238,7 @@ pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64
         slope,
     );
     let (mean, var) = (Tensor::<1>::from_dispatch(mean).detach(), Tensor::<1>::from_dispatch(var).detach());
-    let unbiased = var.mul_scalar(count as f64 / (count.max(2) - 1) as f64);
+    let unbiased = var.mul_scalar(count as f64 / (count - 1) as f64);
     let m = norm.momentum;
     norm.running_mean.update(norm.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.mul_scalar(m)).detach());
     norm.running_var.update(norm.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(unbiased.mul_scalar(m)).detach());

@@ -37,20 +37,7 @@ use burn::tensor::Gradients;
 use burn::module::Module;
 use semiseg_nn::nets::{Segmenter, UNet, UNetConfig, VNet};
 
-/// Method names accepted in `method.name`.
-pub const NAMES: [&str; 10] = ["supervised", "mean_teacher", "ua_mt", "cct", "cps", "clcc", "mgcc", "mcnet", "caml", "fbanet"];
-
-/// The loss terms of a method (keys of `method.weights`).
-pub fn terms_of(method: &str) -> Vec<&'static str> {
-    match method {
-        "supervised" => vec!["supervised"],
-        "cps" => vec!["supervised", "cps"],
-        "clcc" => vec!["supervised", "contrast", "consistency"],
-        "caml" => vec!["supervised", "consistency", "correlation"],
-        "fbanet" => vec!["supervised", "consistency", "contrast"],
-        _ => vec!["supervised", "consistency"],
-    }
-}
+pub use crate::config::method::{terms_of, NAMES};
 
 /// One named loss term.
 pub struct Term {
