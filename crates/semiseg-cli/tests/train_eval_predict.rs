@@ -39,6 +39,13 @@ fn dataset(root: &Path) {
     }
 }
 
+/// Writes a config for the tiny synthetic datasets at `path`: two classes, a quarter-width UNet,
+/// cases as labeled units, intensities / 255; `data` and `train` are those sections' other lines.
+fn tiny_config(path: &Path, data: &str, method: &str, train: &str) {
+    let text = format!("name = \"tiny\"\n[data]\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\n{data}[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"{method}\"\n[train]\n{train}");
+    std::fs::write(path, text).unwrap();
+}
+
 #[test]
 fn train_eval_predict_report() {
     let d = tempfile::tempdir().unwrap();
@@ -46,11 +53,7 @@ fn train_eval_predict_report() {
     dataset(&data);
     let config = d.path().join("tiny.toml");
     // data.root relative to the working directory of `train`
-    std::fs::write(
-        &config,
-            "name = \"tiny\"\n[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"mean_teacher\"\n[train]\niterations = 4\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n",
-    )
-    .unwrap();
+    tiny_config(&config, "root = \"data\"\nlabeled = 4\npatch = [32, 32]\n", "mean_teacher", "iterations = 4\nbatch = 4\nlabeled_batch = 2\nval_every = 2\n");
     let run = d.path().join("run");
     let (c, r) = (config.to_str().unwrap(), run.to_str().unwrap());
     let o = semiseg_in(d.path(), &["train", "--config", c, "--out", r]);
@@ -129,11 +132,7 @@ fn batch_norm_on_one_value_per_channel_stops_training_with_the_reason() {
     let d = tempfile::tempdir().unwrap();
     dataset(&d.path().join("data"));
     let config = d.path().join("one.toml");
-    std::fs::write(
-        &config,
-        "[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [16, 16]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 2\nbatch = 1\nlabeled_batch = 1\nval_every = 0\n",
-    )
-    .unwrap();
+    tiny_config(&config, "root = \"data\"\nlabeled = 4\npatch = [16, 16]\n", "supervised", "iterations = 2\nbatch = 1\nlabeled_batch = 1\nval_every = 0\n");
     let run = d.path().join("run");
     let o = semiseg_in(d.path(), &["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("iteration 1: batch norm in training needs more than 1 value per channel"), "{}", text(&o));
@@ -249,11 +248,7 @@ fn seeds_train_each_seed_then_summarize_and_skip_finished_ones() {
     let d = tempfile::tempdir().unwrap();
     dataset(&d.path().join("data"));
     let config = d.path().join("tiny.toml");
-    std::fs::write(
-        &config,
-        "name = \"tiny\"\n[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 2\nbatch = 2\nlabeled_batch = 2\nval_every = 2\n",
-    )
-    .unwrap();
+    tiny_config(&config, "root = \"data\"\nlabeled = 4\npatch = [32, 32]\n", "supervised", "iterations = 2\nbatch = 2\nlabeled_batch = 2\nval_every = 2\n");
     let out = d.path().join("sweep");
     let args = ["train", "--config", config.to_str().unwrap(), "--seeds", "5,6", "--out", out.to_str().unwrap()];
     let o = semiseg_in(d.path(), &args);
@@ -309,11 +304,7 @@ fn a_random_split_draws_its_labeled_set_at_random_and_one_class_draws_are_flagge
     let o = semiseg(&["data", "inspect", data.to_str().unwrap()]);
     assert!(o.status.success() && text(&o).contains("class by class (benign 10, malignant 6, normal 6)"), "inspect warns: {}", text(&o));
     let config = d.path().join("busi.toml");
-    std::fs::write(
-        &config,
-        "name = \"busi\"\n[data]\nroot = \"busi\"\nrandom_split = [0.6, 0.2, 0.2]\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 1\nbatch = 2\nlabeled_batch = 2\nval_every = 0\n",
-    )
-    .unwrap();
+    tiny_config(&config, "root = \"busi\"\nrandom_split = [0.6, 0.2, 0.2]\nlabeled = 4\npatch = [32, 32]\n", "supervised", "iterations = 1\nbatch = 2\nlabeled_batch = 2\nval_every = 0\n");
     let labeled_classes = |run: &Path| {
         let ids = std::fs::read_to_string(run.join("splits/labeled.txt")).unwrap();
         let mut classes: Vec<String> = ids.lines().map(|id| id.split('_').next().unwrap().to_string()).collect();
@@ -341,11 +332,7 @@ fn a_live_run_directory_has_one_writer_and_a_killed_one_leaves_no_lock() {
     let d = tempfile::tempdir().unwrap();
     dataset(&d.path().join("data"));
     let config = d.path().join("long.toml");
-    std::fs::write(
-        &config,
-        "name = \"long\"\n[data]\nroot = \"data\"\nlabeled = 4\nlabeled_unit = \"cases\"\nnormalize = \"divide255\"\npatch = [32, 32]\n[model]\nclasses = 2\nwidth = 0.25\n[method]\nname = \"supervised\"\n[train]\niterations = 1000000\nbatch = 2\nlabeled_batch = 2\nval_every = 0\nsave_every = 2\n",
-    )
-    .unwrap();
+    tiny_config(&config, "root = \"data\"\nlabeled = 4\npatch = [32, 32]\n", "supervised", "iterations = 1000000\nbatch = 2\nlabeled_batch = 2\nval_every = 0\nsave_every = 2\n");
     let run = d.path().join("run");
     let (c, r) = (config.to_str().unwrap(), run.to_str().unwrap());
     let spawn = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_semiseg")).current_dir(d.path()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();

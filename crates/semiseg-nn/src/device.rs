@@ -41,10 +41,10 @@ pub enum DeviceError {
     },
     /// Several devices for one process.
     #[error(
-        "device {0}: training on several GPUs is not available: Burn 0.22's all-reduce exists only \
-         in its CUDA runtime (NCCL) and only inside burn-train's Learner, which semiseg's \
-         trainer does not use, and no GPU here could test it (see docs/gpu.md); run one \
-         process per GPU, or shard inference with --shard"
+        "device {0}: training on several GPUs is not available: semiseg's trainer does not sync \
+         gradients across devices yet (Burn 0.22's all-reduce runs only on CUDA through NCCL, \
+         and no GPU here could test it; see docs/gpu.md); run one process per GPU, or shard \
+         inference with --shard"
     )]
     MultiDevice(String),
     /// The backend is built but has no usable adapter here.
