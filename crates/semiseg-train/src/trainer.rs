@@ -17,7 +17,7 @@ use crate::methods::{self, DeviceBatch, Method};
 use crate::schedule::learning_rate;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use semiseg_data::layout::{detect, Case};
+use semiseg_data::layout::{detect, Case, Dataset};
 use semiseg_data::split::{class_prefix, redraw_splits, select_labeled, LabeledDraw, LabeledSelection, LabeledSplit, LabeledUnit};
 use std::collections::BTreeMap;
 use serde_json::json;
@@ -99,12 +99,16 @@ pub fn dataset_splits(cfg: &Config) -> Result<BTreeMap<String, Vec<Case>>, Strin
 
 /// The splits of the dataset at `root`: its own lists, or redrawn from `fractions` (non-empty).
 pub fn read_splits(root: &Path, fractions: &[f64], seed: u64) -> Result<BTreeMap<String, Vec<Case>>, String> {
-    let ds = detect(root).map_err(|e| e.to_string())?;
-    if fractions.is_empty() {
-        Ok(ds.splits)
-    } else {
-        Ok(redraw_splits(&ds.splits, fractions, seed))
+    Ok(read_dataset(root, fractions, seed)?.splits)
+}
+
+/// The dataset at `root` (layout, declared labels) with its splits as [`read_splits`] draws them.
+pub fn read_dataset(root: &Path, fractions: &[f64], seed: u64) -> Result<Dataset, String> {
+    let mut ds = detect(root).map_err(|e| e.to_string())?;
+    if !fractions.is_empty() {
+        ds.splits = redraw_splits(&ds.splits, fractions, seed);
     }
+    Ok(ds)
 }
 
 /// The cases of split `name` of `splits`, or an error naming the dataset and the splits it has.
@@ -173,13 +177,14 @@ pub fn labeled_split(cfg: &Config, train: &[Case]) -> Result<LabeledSplit, Strin
     let d = &cfg.data;
     let unit = if d.labeled_unit == "patients" { LabeledUnit::Patients } else { LabeledUnit::Cases };
     let seed = d.labeled_seed.unwrap_or(d.split_seed);
-    let draw = match d.effective_labeled_draw() {
+    let draw_name = d.effective_labeled_draw();
+    let draw = match draw_name {
         "first" => LabeledDraw::First,
         "shuffled" => LabeledDraw::Shuffled { seed },
         _ => LabeledDraw::Stratified { seed },
     };
     let selection = LabeledSelection { n: d.labeled, unit, draw };
-    if d.effective_labeled_draw() != "stratified_foreground" {
+    if draw_name != "stratified_foreground" {
         return Ok(select_labeled(train, selection, &|c: &Case| class_prefix(&c.id).to_string()));
     }
     let mut has_foreground = BTreeMap::new();

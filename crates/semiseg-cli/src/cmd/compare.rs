@@ -1,6 +1,6 @@
 //! `semiseg compare`: two sets of runs (one method each, typically one run per seed: a
-//! `train --seeds` folder is a set) compared case by case on the same evaluation split. Each case's metric is averaged over its classes,
-//! then over the runs of a set; the paired differences A − B give the mean difference, its 95 %
+//! `train --seeds` folder is a set) compared case by case on the same evaluation split. Each
+//! case's metric is averaged over its classes, then over the runs of a set; the paired differences A − B give the mean difference, its 95 %
 //! confidence interval and the Wilcoxon signed-rank p value (`semiseg_metrics::paired`).
 
 use anyhow::{anyhow, bail, Context, Result};

@@ -74,6 +74,11 @@ pub fn overlay(image: &ArrayView2<f32>, gt: &ArrayView2<u8>, pred: &ArrayView2<u
     })
 }
 
+/// How the overlays of a run with `classes` (background counted) read, in words.
+pub fn key(classes: usize) -> &'static str {
+    if classes <= 2 { "green ground truth, red prediction" } else { "one colour per class, ground truth outlined, prediction filled" }
+}
+
 /// Height of one legend row under an overlay, in pixels.
 const ROW_HEIGHT: u32 = 24;
 

@@ -5,7 +5,7 @@ use super::overlay::{overlay, with_legend};
 use anyhow::{anyhow, bail, Context, Result};
 use plotters::prelude::*;
 use semiseg_train::infer::predict;
-use semiseg_train::trainer::{dataset_splits, load_run, split_cases, LoadedRun};
+use semiseg_train::trainer::{load_run, read_dataset, split_cases, LoadedRun};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -136,10 +136,9 @@ pub fn write_plots(run: &Path, checkpoint: &str, overlays: usize) -> Result<Vec<
             bail!("{}: the run has neither a test nor a validation split to draw overlays from (use --overlays 0)", run.display());
         }
         // the run's own splits (a random split is redrawn from its seed), not the folder's lists
-        let splits = dataset_splits(&cfg).map_err(|e| anyhow!(e))?;
-        let declared = semiseg_data::layout::detect(&cfg.data.root).ok().and_then(|ds| ds.declared_labels);
-        let name_of = |c: u8| declared.as_ref().and_then(|d| d.get(&c)).map_or_else(|| format!("class {c}"), |n| format!("{c} {n}"));
-        for case in split_cases(&splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(overlays) {
+        let dataset = read_dataset(&cfg.data.root, &cfg.data.random_split, cfg.data.split_seed).map_err(|e| anyhow!(e))?;
+        let name_of = |c: u8| dataset.declared_labels.as_ref().and_then(|d| d.get(&c)).map_or_else(|| format!("class {c}"), |n| format!("{c} {n}"));
+        for case in split_cases(&dataset.splits, &split, &cfg).map_err(|e| anyhow!(e))?.iter().filter(|c| c.label.is_some()).take(overlays) {
             let image = case.read_image()?;
             let label = case.read_label()?.expect("filtered on labels");
             let (pred, _) = predict(&net, &image, &cfg, &device).map_err(|e| anyhow!("{}: {e}", case.images[0].display()))?;

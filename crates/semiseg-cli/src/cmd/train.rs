@@ -147,10 +147,7 @@ pub fn run(mut args: Args) -> Result<()> {
             println!("run directory: {}", run_dir.display());
             // A failed plot must not hide a finished run: say why and carry on.
             match super::report::write_plots(&run_dir, "best", 4) {
-                Ok(_) => {
-                    let key = if cfg.model.classes > 2 { "one colour per class, ground truth outlined, prediction filled" } else { "green ground truth, red prediction" };
-                    println!("plots (training curves, test overlays: {key}): {}", run_dir.join("plots").display())
-                }
+                Ok(_) => println!("plots (training curves, test overlays: {}): {}", super::overlay::key(cfg.model.classes), run_dir.join("plots").display()),
                 Err(e) => eprintln!("no plots: {e:#} (try `semiseg report --run {}`)", run_dir.display()),
             }
         }
