@@ -43,6 +43,8 @@ enum Command {
     Metrics(cmd::metrics::Args),
     /// Time a workload on this machine (see --model for what can be timed).
     Bench(cmd::bench::Args),
+    /// Check that a GPU trains like the CPU: one step per network, gradients compared by name.
+    Doctor(cmd::doctor::Args),
     /// Compare two sets of runs case by case: mean difference, 95 % CI, Wilcoxon signed-rank p.
     Compare(cmd::compare::Args),
     /// Latent diffusion (MGCC stage 1): train on images, sample synthetic unlabeled images.
@@ -61,6 +63,7 @@ fn main() {
         Command::Data(a) => cmd::data::run(a),
         Command::Metrics(a) => cmd::metrics::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Doctor(a) => cmd::doctor::run(a),
         Command::Compare(a) => cmd::compare::run(a),
         Command::Synth(a) => cmd::synth::run(a),
     };

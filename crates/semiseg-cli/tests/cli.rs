@@ -269,6 +269,23 @@ fn a_device_that_is_not_built_or_not_known_is_refused_with_the_reason() {
     assert!(!o.status.success() && text(&o).contains("several GPUs"), "{}", text(&o));
 }
 
+/// `doctor` on the CPU checks the CPU against itself (the same kernels on both sides: every gap
+/// 0) and prints what it prints for a GPU; a network it does not know, or a size of the wrong
+/// rank, is refused. On lavapipe the wgpu tests run the same checks (tests/wgpu_backend.rs).
+#[test]
+fn doctor_reports_every_gap_and_refuses_what_it_does_not_know() {
+    let o = semiseg(&["doctor", "--device", "cpu", "--model", "unet2d,vnet", "--no-warmup"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    for expected in ["unet2d (batch 2, 64x64), cpu vs cpu:", "vnet (batch 2, 32x32x32)", "relative gap 0.0e0", "running statistics of", "peak resident", "ok", "cpu: all 2 networks train like the CPU"] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let o = semiseg(&["doctor", "--device", "cpu", "--model", "resnet"]);
+    assert!(!o.status.success() && text(&o).contains("unknown network 'resnet'"), "{}", text(&o));
+    let o = semiseg(&["doctor", "--device", "cpu", "--model", "vnet", "--size", "64x64"]);
+    assert!(!o.status.success() && text(&o).contains("vnet is 3-D"), "{}", text(&o));
+}
+
 #[test]
 fn bench_times_each_op_alone() {
     let o = semiseg(&["bench", "--model", "ops", "--iters", "1", "--warmup", "0", "--json"]);

@@ -113,6 +113,48 @@ pub fn is_cpu(device: &Device) -> bool {
     }
 }
 
+/// Starts measuring [`peak_memory`] from now: resets the CPU's resident-memory high-water mark
+/// (Linux) or releases a CubeCL device's cached pool memory.
+#[cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(unused_variables))]
+pub fn reset_peak_memory(device: &Device) {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if let Some(cube) = cube_device(device) {
+        let _ = cube.client().memory_cleanup();
+        return;
+    }
+    // Linux: writing 5 to clear_refs resets VmHWM (since 4.0); elsewhere nothing to reset
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Bytes of memory used since [`reset_peak_memory`]: on the CPU the process's peak resident
+/// memory (Linux `VmHWM`), on a CubeCL device what its memory pools hold reserved (they grow to
+/// the step's peak and keep it). `None` where neither is known.
+#[cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(unused_variables))]
+pub fn peak_memory(device: &Device) -> Option<u64> {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if let Some(cube) = cube_device(device) {
+        return Some(cube.client().memory_report(cubecl::MemoryScope::Device).usage().bytes_reserved);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The CubeCL device under `device` (plain or autodiff), if it is one.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn cube_device(device: &Device) -> Option<cubecl::Device> {
+    use burn::backend::DispatchDevice;
+    match device.as_dispatch() {
+        DispatchDevice::Cube(d) => Some(d.clone()),
+        DispatchDevice::Autodiff(inner) => match &**inner {
+            DispatchDevice::Cube(d) => Some(d.clone()),
+            _ => None,
+        },
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 #[cfg(feature = "wgpu")]
 fn open_wgpu(index: Option<usize>, name: &str) -> Result<Device, DeviceError> {
     use burn::tensor::DeviceKind;
@@ -139,8 +181,22 @@ fn open_wgpu(_: Option<usize>, name: &str) -> Result<Device, DeviceError> {
 }
 
 #[cfg(feature = "cuda")]
-fn open_cuda(index: usize, _: &str) -> Result<Device, DeviceError> {
-    Ok(Device::cuda(index))
+fn open_cuda(index: usize, name: &str) -> Result<Device, DeviceError> {
+    // cudarc loads libcuda / NVRTC on first use and panics where they are missing: touch the
+    // device once here, so that a machine without the driver gets an error, not a panic.
+    let open = || {
+        let device = Device::cuda(index);
+        let _ = burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
+        device
+    };
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(open);
+    std::panic::set_hook(previous);
+    opened.map_err(|panic| {
+        let reason = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        DeviceError::Unavailable { device: name.to_string(), message: format!("CUDA could not start ({reason}); it needs the NVIDIA driver (libcuda.so.1) and NVRTC, see docs/gpu.md") }
+    })
 }
 
 #[cfg(not(feature = "cuda"))]

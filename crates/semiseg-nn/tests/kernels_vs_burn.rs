@@ -34,7 +34,9 @@ fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usiz
         } else {
             module::conv3d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new(stride, padding, dilation, 1))
         };
-        let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).cos();
+        // positive (0.5–2.5), so that the bias gradient, their sum per channel, does not cancel
+        // to rounding noise at the large sizes
+        let weights = Tensor::<1, burn::tensor::Int>::arange(0..y.shape().num_elements() as i64, &d).float().reshape(y.shape()).cos().add_scalar(1.5);
         let grads = (y.clone() * weights).sum().backward();
         (y, x.grad(&grads).unwrap(), w.grad(&grads).unwrap(), b.grad(&grads).unwrap())
     };
@@ -55,6 +57,22 @@ fn conv3d_matches_burn_values_and_gradients() {
     check_3d(4, [7, 3], [3, 4, 5], [1, 1, 1], [1, 1, 1], [0, 0, 0], [1, 1, 1]);
     check_3d(2, [1, 6], [4, 6, 5], [3, 1, 3], [1, 2, 1], [1, 0, 1], [1, 1, 1]);
     check_3d(2, [3, 4], [7, 9, 8], [3, 3, 2], [1, 2, 1], [2, 1, 3], [2, 3, 2]);
+}
+
+/// Sizes where the GEMM kernels cut im2col into several tiles (`TILE_VALUES` = 2²⁰ values of
+/// patch × output voxels per tile), with stride, padding and dilation variants: the tiles must
+/// stitch into Burn's values and gradients. 2-D cases go through the same 3-D kernel at depth 1.
+#[test]
+fn conv_tiles_stitch_at_real_sizes() {
+    // 3×3×3 on 2 → 4 channels: 54 values per output voxel, about 19,400 voxels per tile
+    check_3d(1, [2, 4], [30, 30, 30], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]);
+    check_3d(1, [2, 4], [64, 64, 48], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]);
+    check_3d(2, [2, 3], [48, 48, 40], [3, 3, 3], [2, 2, 2], [1, 1, 1], [1, 1, 1]);
+    check_3d(1, [3, 2], [40, 44, 36], [3, 3, 3], [1, 2, 1], [2, 2, 2], [2, 1, 2]);
+    // 3×3 on 8 → 4 channels at depth 1: 72 values per output pixel, about 14,500 pixels per tile
+    check_3d(2, [8, 4], [1, 160, 160], [1, 3, 3], [1, 1, 1], [0, 1, 1], [1, 1, 1]);
+    check_3d(1, [8, 4], [1, 256, 256], [1, 3, 3], [1, 2, 2], [0, 1, 1], [1, 1, 1]);
+    check_3d(1, [8, 4], [1, 256, 256], [1, 3, 3], [1, 1, 1], [0, 2, 2], [1, 2, 2]);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //!   loss scaling.
 //! * [`trainer`]: the loop, validation, checkpoints, resume; [`run_lock`]: one writer per run
 //!   directory.
+//! * [`doctor`]: one training step on the CPU and on a GPU, compared tensor by tensor.
 //! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores;
 //!   [`sliding_window`]: whole volumes through a 3-D network, window by window (UA-MT).
 
@@ -15,6 +16,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod diffusion;
+pub mod doctor;
 pub mod ema;
 pub mod evaluate;
 pub mod import;

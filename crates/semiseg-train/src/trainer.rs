@@ -278,11 +278,8 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
 
     let device = cfg.device()?.autodiff();
     device.seed(derive_seed(cfg.seed, 5, 0));
-    let voxels: usize = cfg.data.patch.iter().product();
-    if !semiseg_nn::device::is_cpu(&device) && voxels > WGPU_SAFE_VOXELS {
-        obs.message(&format!(
-            "warning: patches of {voxels} voxels; on Mesa's lavapipe Burn 0.22.1's GPU convolution weight gradients are wrong past about {WGPU_SAFE_VOXELS} voxels per sample, and real GPUs are unverified (docs/gpu.md)"
-        ));
+    if !semiseg_nn::device::is_cpu(&device) {
+        obs.message(&format!("training on {}: `semiseg doctor --device {}` checks in minutes that this device trains like the CPU (docs/gpu.md)", cfg.train.device, cfg.train.device));
     }
     if cfg.is_volumetric() {
         train_loop::<5>(methods::build_volume(cfg, &device), &device, data, sampler, cfg, run, resume, stop, obs)
@@ -290,10 +287,6 @@ pub fn train(cfg: &Config, run: &RunDir, resume: bool, stop: &AtomicBool, obs: &
         train_loop::<4>(methods::build(cfg, &device), &device, data, sampler, cfg, run, resume, stop, obs)
     }
 }
-
-/// The largest patch (voxels per sample) for which Burn 0.22.1's wgpu convolution weight
-/// gradients were found right on lavapipe (`tests/wgpu_backend.rs`).
-const WGPU_SAFE_VOXELS: usize = 16_384;
 
 /// The loop of [`train`] for a method on batches of rank `D`.
 #[allow(clippy::too_many_arguments)]

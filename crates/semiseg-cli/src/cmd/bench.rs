@@ -61,6 +61,10 @@ pub struct Args {
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
+    /// Network benchmarks on a GPU: convolutions in f32, f16 or bf16 (as `torch.autocast`,
+    /// torch_bench.py's `--amp fp16|bf16`); the CPU computes in f32 only.
+    #[arg(long, default_value = "f32")]
+    precision: String,
     #[command(flatten)]
     device: super::DeviceArg,
 }
@@ -89,10 +93,25 @@ pub fn run(args: Args) -> Result<()> {
     match args.model.as_str() {
         "metrics" => bench_metrics(args),
         "ops" => super::bench_ops::bench_ops(args.warmup, args.iters, args.json),
-        "unet2d" | "clcc" | "mgcc" => super::bench_net::bench_network(&net_bench(&args, 8, if args.model == "clcc" { "320" } else { "256" })?),
-        "vnet" | "caml" | "fbanet" => super::bench_net3d::bench_volume_network(&net_bench(&args, 4, "112x112x80")?),
+        "unet2d" | "clcc" | "mgcc" => {
+            let bench = net_bench(&args, 8, if args.model == "clcc" { "320" } else { "256" })?;
+            let _precision = precision_scope(&args, &bench)?;
+            super::bench_net::bench_network(&bench)
+        }
+        "vnet" | "caml" | "fbanet" => {
+            let bench = net_bench(&args, 4, "112x112x80")?;
+            let _precision = precision_scope(&args, &bench)?;
+            super::bench_net3d::bench_volume_network(&bench)
+        }
         other => bail!("unknown --model '{other}': available: metrics, ops, unet2d, clcc, mgcc, vnet, caml, fbanet"),
     }
+}
+
+/// `--precision` for the rest of this thread, refused where the device cannot compute in it.
+fn precision_scope(args: &Args, bench: &super::bench_net::NetBench) -> Result<semiseg_nn::precision::PrecisionGuard> {
+    let precision: semiseg_nn::precision::Precision = args.precision.parse().map_err(anyhow::Error::msg)?;
+    precision.check(&bench.device).map_err(anyhow::Error::msg)?;
+    Ok(semiseg_nn::precision::scoped(precision))
 }
 
 /// A network benchmark from the arguments, with torch_bench.py's batch and size by default.

@@ -147,7 +147,7 @@ pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &
     let threads = rayon::current_num_threads();
     let dims = size.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x");
     if as_json {
-        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1", "device": device_name, "optimizer": "SGD 0.01/0.9/1e-4"}));
+        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1", "device": device_name, "precision": semiseg_nn::precision::current().to_string(), "optimizer": "SGD 0.01/0.9/1e-4"}));
     } else {
         println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {device_name}, {threads} threads: median {median:.1} ms, min {:.1} ms", sorted[0]);
     }

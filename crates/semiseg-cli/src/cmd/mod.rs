@@ -6,6 +6,7 @@ mod bench_net3d;
 mod bench_ops;
 pub mod compare;
 pub mod data;
+pub mod doctor;
 pub mod eval;
 pub mod import;
 pub mod metrics;

@@ -6,10 +6,15 @@
 //! convolution and both its gradients are im2col + GEMM ([`conv`]), registered with Flex and its
 //! autodiff wrapper ([`flex_conv`]). On any other device, or another float type, the functions
 //! fall back to Burn's own ops, so a network runs everywhere and keeps its parameter layout;
-//! there the convolutions follow the thread's mixed precision ([`crate::precision`]).
+//! there the convolutions follow the thread's mixed precision ([`crate::precision`]). On CubeCL
+//! devices (wgpu, CUDA) convolutions keep Burn's forward pass and input gradient but take
+//! semiseg's weight gradient ([`cube_conv`], [`tap_grad`]), and batch norm in training updates
+//! its running variance unbiased, as PyTorch and the CPU kernel do.
 
 pub mod batch_norm;
 pub mod conv;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub mod cube_conv;
 pub mod flex_conv;
 pub mod flex_conv_transpose;
 pub mod flex_data;
@@ -24,6 +29,7 @@ pub(crate) mod matmul;
 pub mod pool;
 pub mod resize;
 pub mod resize_matmul;
+pub mod tap_grad;
 
 use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d};
 use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d, PaddingConfig3d};
@@ -44,6 +50,31 @@ fn has_own_kernels(device: &Device, dtype: DType) -> bool {
     crate::device::is_cpu(device) && dtype == DType::F32
 }
 
+/// A convolution on a CubeCL device (wgpu, CUDA) through [`cube_conv`], whose weight gradient
+/// is semiseg's; `None` elsewhere (or in a build without a CubeCL backend).
+#[allow(unused_variables)]
+fn conv_on_cube<const D: usize>(x: &Tensor<D>, weight: &Tensor<D>, bias: &Option<Tensor<1>>, (stride, padding, dilation): tap_grad::Steps) -> Option<Tensor<D>> {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if !crate::device::is_cpu(&x.device()) {
+        let bias = bias.clone().unwrap_or_else(|| Tensor::<1>::zeros([weight.dims()[0]], &weight.device()).cast(weight.dtype()));
+        let (x, w, b) = (x.clone().into_dispatch(), weight.clone().into_dispatch(), bias.into_dispatch());
+        return Some(Tensor::from_dispatch(<burn::backend::Dispatch as cube_conv::CubeConv>::cube_conv(x, w, b, stride, padding, dilation)));
+    }
+    None
+}
+
+/// [`conv_on_cube`] for a transposed convolution.
+#[allow(unused_variables)]
+fn conv_transpose_on_cube<const D: usize>(x: &Tensor<D>, weight: &Tensor<D>, bias: &Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Option<Tensor<D>> {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if !crate::device::is_cpu(&x.device()) {
+        let bias = bias.clone().unwrap_or_else(|| Tensor::<1>::zeros([weight.dims()[1]], &weight.device()).cast(weight.dtype()));
+        let (x, w, b) = (x.clone().into_dispatch(), weight.clone().into_dispatch(), bias.into_dispatch());
+        return Some(Tensor::from_dispatch(<burn::backend::Dispatch as cube_conv::CubeConv>::cube_conv_transpose(x, w, b, stride, padding)));
+    }
+    None
+}
+
 /// `conv3d(x, weight) + bias` with stride and symmetric zero padding (PyTorch's `Conv3d`
 /// with dilation 1 and one group). Shapes `[N, C, D, H, W]`, `[O, C, kd, kh, kw]`, `[O]`.
 pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
@@ -53,8 +84,9 @@ pub fn conv3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: 
 /// [`conv3d`] with kernel taps `dilation` apart (PyTorch's `Conv3d` with one group).
 pub fn conv3d_dilated(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3], dilation: [usize; 3]) -> Tensor<5> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        let options = ConvOptions::new(stride, padding, dilation, 1);
-        return autocast(x, weight, bias, |x, w, b| module::conv3d(x, w, b, options));
+        return autocast(x, weight, bias, |x, w, b| {
+            conv_on_cube(&x, &w, &b, (stride, padding, dilation)).unwrap_or_else(|| module::conv3d(x, w, b, ConvOptions::new(stride, padding, dilation, 1)))
+        });
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
     Tensor::from_dispatch(<burn::backend::Dispatch as GemmConv>::gemm_conv3d(
@@ -76,8 +108,10 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: 
 /// [`conv2d`] with kernel taps `dilation` apart (PyTorch's `Conv2d` with one group).
 pub fn conv2d_dilated(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2]) -> Tensor<4> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        let options = ConvOptions::new(stride, padding, dilation, 1);
-        return autocast(x, weight, bias, |x, w, b| module::conv2d(x, w, b, options));
+        let steps = ([1, stride[0], stride[1]], [0, padding[0], padding[1]], [1, dilation[0], dilation[1]]);
+        return autocast(x, weight, bias, |x, w, b| {
+            conv_on_cube(&x, &w, &b, steps).unwrap_or_else(|| module::conv2d(x, w, b, ConvOptions::new(stride, padding, dilation, 1)))
+        });
     }
     let steps = ([1, stride[0], stride[1]], [0, padding[0], padding[1]], [1, dilation[0], dilation[1]]);
     let y = conv3d_dilated(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, steps.0, steps.1, steps.2);
@@ -121,8 +155,10 @@ pub fn conv3d_module(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
 /// `[Cin, Cout, kd, kh, kw]`, `[Cout]`.
 pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        let options = ConvTransposeOptions::new(stride, padding, [0, 0, 0], [1, 1, 1], 1);
-        return autocast(x, weight, bias, |x, w, b| module::conv_transpose3d(x, w, b, options));
+        return autocast(x, weight, bias, |x, w, b| {
+            conv_transpose_on_cube(&x, &w, &b, stride, padding)
+                .unwrap_or_else(|| module::conv_transpose3d(x, w, b, ConvTransposeOptions::new(stride, padding, [0, 0, 0], [1, 1, 1], 1)))
+        });
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &weight.device()));
     Tensor::from_dispatch(<burn::backend::Dispatch as GemmConvTranspose>::gemm_conv_transpose3d(
@@ -137,8 +173,10 @@ pub fn conv_transpose3d(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>
 /// `conv_transpose2d(x, weight) + bias`, as [`conv_transpose3d`] of depth 1.
 pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
     if !has_own_kernels(&x.device(), x.dtype()) {
-        let options = ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1);
-        return autocast(x, weight, bias, |x, w, b| module::conv_transpose2d(x, w, b, options));
+        return autocast(x, weight, bias, |x, w, b| {
+            conv_transpose_on_cube(&x, &w, &b, [1, stride[0], stride[1]], [0, padding[0], padding[1]])
+                .unwrap_or_else(|| module::conv_transpose2d(x, w, b, ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1)))
+        });
     }
     let y = conv_transpose3d(x.unsqueeze_dim(2), weight.unsqueeze_dim(2), bias, [1, stride[0], stride[1]], [0, padding[0], padding[1]]);
     y.squeeze_dim(2)
@@ -213,7 +251,7 @@ pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64
     // would divide by n - 1 = 0.
     assert!(!training || count > 1, "batch norm in training needs more than 1 value per channel, got input of shape {:?}: use a larger batch or patch", x.dims());
     if !has_own_kernels(&device, x.dtype()) {
-        return leaky(norm.forward(x), slope);
+        return leaky(if training { batch_norm_train_ops(norm, x, count) } else { norm.forward(x) }, slope);
     }
     if !training {
         let (mean, var) = (norm.running_mean.value().to_device(&device), norm.running_var.value().to_device(&device));
@@ -237,12 +275,35 @@ pub fn batch_norm_act<const D: usize>(norm: &BatchNorm, x: Tensor<D>, slope: f64
         norm.epsilon,
         slope,
     );
-    let (mean, var) = (Tensor::<1>::from_dispatch(mean).detach(), Tensor::<1>::from_dispatch(var).detach());
-    let unbiased = var.mul_scalar(count as f64 / (count - 1) as f64);
-    let m = norm.momentum;
-    norm.running_mean.update(norm.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.mul_scalar(m)).detach());
-    norm.running_var.update(norm.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(unbiased.mul_scalar(m)).detach());
+    update_running_stats(norm, Tensor::from_dispatch(mean), Tensor::from_dispatch(var), count);
     Tensor::from_dispatch(y)
+}
+
+/// PyTorch's running-statistics update from a training batch's mean and biased variance: the
+/// variance enters unbiased (× n / (n − 1)), momentum-weighted.
+fn update_running_stats(norm: &BatchNorm, mean: Tensor<1>, var: Tensor<1>, count: usize) {
+    let device = mean.device();
+    let unbiased = var.detach().mul_scalar(count as f64 / (count - 1) as f64);
+    let m = norm.momentum;
+    norm.running_mean.update(norm.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.detach().mul_scalar(m)).detach());
+    norm.running_var.update(norm.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(unbiased.mul_scalar(m)).detach());
+}
+
+/// Batch norm in training from tensor operations, for devices without the fused kernel: the
+/// batch statistics normalise (biased variance) and the running statistics are updated as
+/// PyTorch does (Burn's own `BatchNorm` would store the biased variance).
+fn batch_norm_train_ops<const D: usize>(norm: &BatchNorm, x: Tensor<D>, count: usize) -> Tensor<D> {
+    let c = x.dims()[1];
+    let per_channel = x.clone().swap_dims(0, 1).reshape([c, count]);
+    let mean = per_channel.clone().mean_dim(1);
+    let var = (per_channel - mean.clone()).powi_scalar(2).mean_dim(1);
+    let mut shape = [1; D];
+    shape[1] = c;
+    let along_channels = |t: Tensor<2>| t.reshape(shape);
+    let normalised = (x - along_channels(mean.clone())) / along_channels(var.clone().add_scalar(norm.epsilon).sqrt());
+    let y = normalised * along_channels(norm.gamma.val().reshape([c, 1])) + along_channels(norm.beta.val().reshape([c, 1]));
+    update_running_stats(norm, mean.reshape([c]), var.reshape([c]), count);
+    y
 }
 
 /// The activation of [`batch_norm_act`] from Burn's ops.
@@ -263,5 +324,41 @@ mod tests {
         assert!(has_own_kernels(&Device::flex(), DType::F32));
         assert!(has_own_kernels(&Device::flex().autodiff(), DType::F32));
         assert!(!has_own_kernels(&Device::flex(), DType::F64));
+    }
+
+    /// The batch norm that devices without the fused kernel run (tensor operations) against
+    /// the fused CPU kernel, which the PyTorch fixtures check: output, gradients of x, γ and β,
+    /// and running statistics (the variance unbiased).
+    #[test]
+    fn batch_norm_from_tensor_ops_matches_the_fused_kernel() {
+        use burn::nn::BatchNormConfig;
+        use burn::tensor::Distribution;
+        let d = Device::flex().autodiff();
+        for shape in [[3, 4, 5, 6, 2], [2, 3, 1, 4, 4]] {
+            let x = Tensor::<5>::random(shape, Distribution::Normal(0.5, 2.0), &d);
+            let count = x.shape().num_elements() / shape[1];
+            let run = |fused: bool| {
+                let mut n = BatchNormConfig::new(shape[1]).init(&d);
+                n.gamma = n.gamma.map(|g| g.mul_scalar(1.5).add_scalar(0.25).detach().require_grad());
+                n.beta = n.beta.map(|b| b.add_scalar(-0.5).detach().require_grad());
+                let xg = x.clone().require_grad();
+                let y = if fused { batch_norm_act(&n, xg.clone(), 0.0) } else { leaky(batch_norm_train_ops(&n, xg.clone(), count), 0.0) };
+                let grads = (y.clone() * y.clone().detach().cos()).sum().backward();
+                let flat = |t: Tensor<5>| t.reshape([-1]);
+                [
+                    flat(y.inner()),
+                    flat(xg.grad(&grads).unwrap()),
+                    n.gamma.grad(&grads).unwrap(),
+                    n.beta.grad(&grads).unwrap(),
+                    n.running_mean.value_sync().inner(),
+                    n.running_var.value_sync().inner(),
+                ]
+            };
+            let names = ["output", "input gradient", "gamma gradient", "beta gradient", "running mean", "running variance"];
+            for ((name, p), q) in names.iter().zip(run(true)).zip(run(false)) {
+                let gap = (p - q.clone()).abs().max().into_scalar::<f32>() / q.abs().max().into_scalar::<f32>().max(1e-6);
+                assert!(gap < 1e-5, "shape {shape:?}, {name}: relative gap {gap}");
+            }
+        }
     }
 }
