@@ -5,9 +5,9 @@
 //! on lavapipe at real patch sizes.
 //!
 //! Each network gets a deterministic loss that reaches all its trained parameters (the CE + soft
-//! Dice of `../shared/reference/torch_bench.py` on its segmentation outputs, plus the mean
-//! square of its projections or features), with dropout off, so that both devices compute the
-//! same function.
+//! Dice of `../shared/reference/torch_bench.py` on its segmentation outputs, plus a fixed
+//! weighted mean of its projections or features, [`probe`]), with dropout off, so that both
+//! devices compute the same function.
 //!
 //! Tolerances ([`Tolerance`]): each gradient tensor within 1e-3 of its own largest value, the
 //! loss within 1e-4, running statistics within 1e-5. Some steps are ill-conditioned in f32 (batch
@@ -228,6 +228,17 @@ pub fn ce_dice<const D: usize>(logits: Tensor<D>) -> Tensor<1> {
     ce - dice + 1.0
 }
 
+/// A fixed weighted mean of `t` (weights cos(0.7·i), a different one for every element), to
+/// give features and projections a gradient. Not `mean(t²)`: its gradient is linear in a batch
+/// norm's output, which that norm's backward pass then cancels almost exactly, leaving rounding
+/// noise as the gradient of every layer before it.
+pub fn probe<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    let shape = t.dims();
+    let n: usize = shape.iter().product();
+    let weights: Vec<f32> = (0..n).map(|i| (0.7 * i as f32).cos()).collect();
+    (t.clone() * Tensor::<D>::from_data(TensorData::new(weights, shape), &t.device())).mean()
+}
+
 /// [`ce_dice`] of a one-logit network (the logit against 0).
 pub fn bce_dice(logits: Tensor<4>) -> Tensor<1> {
     ce_dice(Tensor::cat(vec![logits.zeros_like(), logits], 1))
@@ -413,7 +424,7 @@ pub fn run(check: &Check, device: &Device) -> Result<Report, String> {
             let [h, w] = size2(check)?;
             compare(check, device, |d| ProjUNetConfig::new().init(d), [n, 3, h, w], |net, x| {
                 let (logits, q) = net.forward_with_projection(x);
-                bce_dice(logits) + q.powf_scalar(2.0).mean()
+                bce_dice(logits) + probe(q)
             })
         }
         "mgcc" => {
@@ -429,14 +440,14 @@ pub fn run(check: &Check, device: &Device) -> Result<Report, String> {
             let [h, w, d] = size3(check)?;
             compare(check, device, |dev| CamlConfig::new().with_dropout(false).with_attention_dropout(0.0).init(dev), [n, 1, h, w, d], |net, x| {
                 let out = net.forward_both(x);
-                ce_dice(out.logits_v) + ce_dice(out.logits_a) + out.features_v.powf_scalar(2.0).mean() + out.features_a.powf_scalar(2.0).mean()
+                ce_dice(out.logits_v) + ce_dice(out.logits_a) + probe(out.features_v) + probe(out.features_a)
             })
         }
         "fbanet" => {
             let [h, w, d] = size3(check)?;
             compare(check, device, |dev| FbaNetConfig::new([h, w, d]).with_dropout(false).init(dev), [n, 1, h, w, d], |net, x| {
                 let out = net.forward_all(x);
-                let contrast = out.foreground.into_iter().chain(out.background).map(|e| e.powf_scalar(2.0).mean()).reduce(|a, b| a + b).expect("three heads");
+                let contrast = out.foreground.into_iter().chain(out.background).map(probe).reduce(|a, b| a + b).expect("three heads");
                 out.logits.into_iter().map(ce_dice).reduce(|a, b| a + b).expect("three decoders") + contrast
             })
         }
@@ -444,13 +455,13 @@ pub fn run(check: &Check, device: &Device) -> Result<Report, String> {
             let [h, w] = size2(check)?;
             compare(check, device, |d| VaeConfig::new().init(d), [n, 3, h, w], |net, x| {
                 let (mean, log_var) = net.moments(x.clone());
-                (net.decode(mean) - x).powf_scalar(2.0).mean() + log_var.exp().mean()
+                (net.decode(mean) - x).powf_scalar(2.0).mean() + probe(log_var.exp())
             })
         }
         "denoiser" => {
             let [h, w] = size2(check)?;
             let steps: Vec<usize> = (0..n).map(|i| 3 + 697 * i % 1000).collect();
-            compare(check, device, |d| DenoiserConfig::new().init(d), [n, 8, h, w], move |net, x| net.forward(x, &steps, None).powf_scalar(2.0).mean())
+            compare(check, device, |d| DenoiserConfig::new().init(d), [n, 8, h, w], move |net, x| probe(net.forward(x, &steps, None)))
         }
         other => Err(format!("unknown network '{other}': expected one of {}", NETWORKS.join(", "))),
     }
