@@ -13,16 +13,26 @@ fn device() -> burn::tensor::Device {
 }
 
 fn assert_close<const D: usize>(got: Tensor<D>, want: Tensor<D>, what: &str) {
+    assert_close_within(1e-5, got, want, what)
+}
+
+fn assert_close_within<const D: usize>(tolerance: f32, got: Tensor<D>, want: Tensor<D>, what: &str) {
     let (g, w) = (got.into_data().try_to_vec::<f32>().unwrap(), want.into_data().try_to_vec::<f32>().unwrap());
     assert_eq!(g.len(), w.len(), "{what}: sizes");
     let scale = w.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let worst = g.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    assert!(worst <= 1e-5 * scale, "{what}: max difference {worst} (scale {scale})");
+    assert!(worst <= tolerance * scale, "{what}: max difference {worst} (scale {scale}, tolerance {tolerance})");
 }
 
 /// Forward and backward of both implementations for one geometry, with a loss that weights
 /// every output differently (so a transposed or shifted gradient cannot pass).
 fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usize; 3], stride: [usize; 3], padding: [usize; 3], dilation: [usize; 3]) {
+    check_3d_within(1e-5, batch, channels, input, kernel, stride, padding, dilation)
+}
+
+/// [`check_3d`] with a relative tolerance.
+#[allow(clippy::too_many_arguments)]
+fn check_3d_within(tolerance: f32, batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usize; 3], stride: [usize; 3], padding: [usize; 3], dilation: [usize; 3]) {
     let d = device();
     let x = Tensor::<5>::random([batch, channels[0], input[0], input[1], input[2]], Distribution::Normal(0.0, 1.0), &d);
     let w = Tensor::<5>::random([channels[1], channels[0], kernel[0], kernel[1], kernel[2]], Distribution::Normal(0.0, 0.3), &d);
@@ -43,10 +53,10 @@ fn check_3d(batch: usize, channels: [usize; 2], input: [usize; 3], kernel: [usiz
     let (y1, dx1, dw1, db1) = run(true);
     let (y0, dx0, dw0, db0) = run(false);
     let case = format!("batch {batch} channels {channels:?} input {input:?} kernel {kernel:?} stride {stride:?} padding {padding:?} dilation {dilation:?}");
-    assert_close(y1, y0.inner(), &format!("output, {case}"));
-    assert_close(dx1, dx0, &format!("input gradient, {case}"));
-    assert_close(dw1, dw0, &format!("weight gradient, {case}"));
-    assert_close(db1, db0, &format!("bias gradient, {case}"));
+    assert_close_within(tolerance, y1, y0.inner(), &format!("output, {case}"));
+    assert_close_within(tolerance, dx1, dx0, &format!("input gradient, {case}"));
+    assert_close_within(tolerance, dw1, dw0, &format!("weight gradient, {case}"));
+    assert_close_within(tolerance, db1, db0, &format!("bias gradient, {case}"));
 }
 
 #[test]
@@ -62,8 +72,11 @@ fn conv3d_matches_burn_values_and_gradients() {
 /// Sizes where the GEMM kernels cut im2col into several tiles (`TILE_VALUES` = 2²⁰ values of
 /// patch × output voxels per tile), with stride, padding and dilation variants: the tiles must
 /// stitch into Burn's values and gradients. 2-D cases go through the same 3-D kernel at depth 1.
+/// Within 5e-5 relative: a weight gradient here sums up to 131,072 products, and two f32
+/// summation orders then differ by about ε·√n ≈ 4e-5 (1.05e-5 was seen once at 256²).
 #[test]
 fn conv_tiles_stitch_at_real_sizes() {
+    let check_3d = |b, c, i, k, s, p, d| check_3d_within(5e-5, b, c, i, k, s, p, d);
     // 3×3×3 on 2 → 4 channels: 54 values per output voxel, about 19,400 voxels per tile
     check_3d(1, [2, 4], [30, 30, 30], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]);
     check_3d(1, [2, 4], [64, 64, 48], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]);
