@@ -319,12 +319,11 @@ fn measure<M: Module, const D: usize>(net: &M, x: Tensor<D>, loss: &dyn Fn(&M, T
     device.sync().map_err(|e| format!("the device failed: {e:?}"))?;
     let seconds = start.elapsed().as_secs_f64();
     let memory = semiseg_nn::device::peak_memory(device);
+    // `valid` syncs the running statistics (an update waits per thread until then) and keeps
+    // the parameter ids the gradients are filed under
     let mut c = Collect { grads: &grads, path: Vec::new(), gradients: Vec::new(), running: Vec::new() };
-    net.visit(&mut c);
-    // a running statistic's update waits per thread until it is synced, which `valid` does
-    let mut stats = Collect { grads: &grads, path: Vec::new(), gradients: Vec::new(), running: Vec::new() };
-    net.valid().visit(&mut stats);
-    Ok((Side { loss: value, seconds, memory }, c.gradients, stats.running))
+    net.valid().visit(&mut c);
+    Ok((Side { loss: value, seconds, memory }, c.gradients, c.running))
 }
 
 /// The largest |a − b| (infinite for another length or a non-finite `b`).
