@@ -21,6 +21,7 @@ candidates=(
   "mt-l2-c1|l2|data.labeled=2|method.name=\"mean_teacher\" method.consistency=1.0"
   "mt-l2-c1-r5|l2|data.labeled=2|method.name=\"mean_teacher\" method.consistency=1.0 method.rampup=5"
   "mt-l6|l6||method.name=\"mean_teacher\""
+  "cct-l2-c1|l2|data.labeled=2|method.name=\"cct\" method.consistency=1.0"
   # not run to the end: at 1.8 s per iteration on one thread (its two UNets), CPS needs about
   # three times the demo's five minutes for 750 iterations
   # "cps-l2-c1|l2|data.labeled=2|method.name=\"cps\" method.consistency=1.0"

@@ -7,6 +7,7 @@
 //! * [`device`]: the device a command computes on (`cpu`, `wgpu`, `cuda`), chosen at run time.
 //! * [`precision`]: mixed precision on GPUs (convolutions in f16 / bf16).
 //! * [`import`]: weights from PyTorch and others, matched by order.
+//! * [`draws`]: every random draw of a training step, replayable from a reference script.
 //! * [`params`]: trainable parameter counts, comparable with PyTorch's
 //!   `sum(p.numel() for p in model.parameters())` (Burn's `num_params` also counts BatchNorm
 //!   running statistics).
@@ -15,6 +16,7 @@
 
 pub mod blocks;
 pub mod device;
+pub mod draws;
 pub mod kernels;
 pub mod nets;
 pub mod import;

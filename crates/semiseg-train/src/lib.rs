@@ -6,6 +6,8 @@
 //!   papers' methods (CLCC, MGCC, CAML, FBA-Net), each a set of named loss terms.
 //! * [`losses`], [`schedule`], [`ema`]: the pieces the methods share; [`loss_scale`]: f16
 //!   loss scaling.
+//! * [`step`]: one training step (terms, backward, optimizer steps, EMA), shared by the trainer
+//!   and the whole-step tests against PyTorch.
 //! * [`trainer`]: the loop, validation, checkpoints, resume; [`run_lock`]: one writer per run
 //!   directory.
 //! * [`doctor`]: one training step on the CPU and on a GPU, compared tensor by tensor.
@@ -28,6 +30,7 @@ pub mod patch_grid;
 pub mod run_lock;
 pub mod schedule;
 pub mod sliding_window;
+pub mod step;
 pub mod trainer;
 
 pub use config::Config;

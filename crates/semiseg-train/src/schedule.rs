@@ -4,8 +4,7 @@ use crate::config::TrainConfig;
 
 /// Learning rate at iteration `t` (0-based, before the step).
 ///
-/// * `poly`: `lr · (1 − t/T)^p` (SSL4MIS sets it after each step from the 1-based count; using
-///   `t + 1` here gives the same sequence), clamped at 0 past `T`.
+/// * `poly`: `lr · (1 − (t − lag)/T)^p` (`train.poly_lag`, see there), clamped at 0 past `T`.
 /// * `constant`: `lr` (UA-MT lineage).
 /// * `cosine`: linear warm-up over `warmup` iterations, then `lr · ½(1 + cos(π·progress))`.
 /// * `cosine_clcc` (CLCC `utils/run.py`): `½·lr·(1 + cos(π(T − W)/(total − W)))`, times `T/W`
@@ -34,8 +33,9 @@ pub fn learning_rate(cfg: &TrainConfig, t: usize) -> f64 {
             }
         }
         _ => {
-            // SSL4MIS: the first step uses the base lr, then lr = base·(1 − n/T)^0.9 after step n.
-            let done = t as f64;
+            // SSL4MIS: lr = base·(1 − n/T)^0.9 set after step n, counted before (lag 1) or after
+            // (lag 0) the increment.
+            let done = t.saturating_sub(cfg.poly_lag) as f64;
             cfg.lr * (1.0 - done / total).max(0.0).powf(cfg.poly_power)
         }
     }
@@ -86,6 +86,10 @@ mod tests {
         let mut c = TrainConfig { iterations: 100, lr: 0.01, ..Default::default() };
         assert_eq!(learning_rate(&c, 0), 0.01);
         assert!((learning_rate(&c, 50) - 0.01 * 0.5f64.powf(0.9)).abs() < 1e-15);
+        // SSL4MIS mean teacher: the first two steps at the base lr, step 51 as CPS's step 50
+        let lagged = TrainConfig { poly_lag: 1, ..c.clone() };
+        assert_eq!(learning_rate(&lagged, 1), 0.01);
+        assert_eq!(learning_rate(&lagged, 51), learning_rate(&c, 50));
         c.schedule = "cosine".into();
         c.warmup = 10;
         assert!((learning_rate(&c, 0) - 0.001).abs() < 1e-15);

@@ -11,10 +11,10 @@ use crate::config::Config;
 use crate::data::sampler::derive_seed;
 use crate::data::{Batch, BatchLoader, TrainingSet, TwoStreamSampler};
 use crate::evaluate::{evaluate, with_scoring, write_report};
-use crate::loss_scale::{LossScale, Update};
+use crate::loss_scale::LossScale;
 use crate::losses::one_hot_nd;
 use crate::methods::{self, DeviceBatch, Method};
-use crate::schedule::learning_rate;
+use crate::step::{take_step, Refused};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use semiseg_data::layout::{detect, Case, Dataset};
@@ -226,11 +226,6 @@ fn to_device<const D: usize>(b: &Batch, classes: usize, device: &Device) -> Devi
     DeviceBatch { images, one_hot, labeled: b.labeled, labeled_indices: b.labeled_indices.clone() }
 }
 
-/// The message of a caught panic.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the forward pass panicked".into())
-}
-
 fn append_log(path: &Path, record: &serde_json::Value) -> Result<(), String> {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     writeln!(f, "{record}").map_err(|e| format!("{}: {e}", path.display()))
@@ -330,51 +325,29 @@ fn train_loop<const D: usize>(
         let batch = loader.next_batch().ok_or("batch workers stopped")?;
         let db = to_device::<D>(&batch, cfg.model.classes, device);
         device.seed(derive_seed(cfg.seed, 4, t as u64));
-        let half = semiseg_nn::precision::scoped(precision);
         // A forward pass refused inside a network (e.g. batch norm on one value per channel)
-        // ends the run with its reason and the iteration, not a crash.
-        let terms = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| method.terms(&db, t))).map_err(|p| format!("iteration {}: {}", t + 1, panic_text(p.as_ref())))?;
-        drop(half);
-        let mut loss: Option<Tensor<1>> = None;
-        let mut term_log = serde_json::Map::new();
-        for term in &terms {
-            let v = term.value.clone().into_scalar::<f32>() as f64;
-            term_log.insert(term.name.to_string(), json!(v));
-            term_log.insert(format!("{}_weight", term.name), json!(term.weight));
-            if term.weight != 0.0 {
-                let wt = term.value.clone() * term.weight;
-                loss = Some(match loss {
-                    Some(l) => l + wt,
-                    None => wt,
-                });
+        // ends the run with its reason and the iteration, not a crash; so does a loss that is
+        // not finite, before it poisons a weight.
+        let scale_used = state.loss_scale.scale;
+        let step = take_step(method.as_mut(), &db, t, cfg, &mut state.loss_scale).map_err(|refused| match refused {
+            Refused::Forward(reason) => format!("iteration {}: {reason}", t + 1),
+            Refused::NotFinite(loss, terms) => {
+                let kept = checkpoint::load(&run.checkpoint("last")).map(|(s, _)| format!("checkpoints/last.ckpt still holds iteration {}", s.iteration)).unwrap_or_else(|_| "no checkpoint was written yet".into());
+                format!("loss is {loss} at iteration {} (terms {terms}); no step was taken and {kept}", t + 1)
             }
+        })?;
+        let mut record = json!({"iter": t + 1, "lr": step.lr, "loss": step.loss});
+        if state.loss_scale.dynamic {
+            record["loss_scale"] = json!(scale_used);
+            record["step_skipped"] = json!(step.skipped);
         }
-        let lr = learning_rate(&cfg.train, t);
-        let loss_value = loss.as_ref().map_or(0.0, |l| l.clone().into_scalar::<f32>() as f64);
-        // Checked before the step: a non-finite loss would poison every weight it reaches.
-        if !loss_value.is_finite() {
-            let kept = checkpoint::load(&run.checkpoint("last")).map(|(s, _)| format!("checkpoints/last.ckpt still holds iteration {}", s.iteration)).unwrap_or_else(|_| "no checkpoint was written yet".into());
-            return Err(format!("loss is {loss_value} at iteration {} (terms {}); no step was taken and {kept}", t + 1, serde_json::Value::Object(term_log)));
-        }
-        let mut record = json!({"iter": t + 1, "lr": lr, "loss": loss_value});
-        if let Some(l) = loss {
-            let update = Update::new(lr, &state.loss_scale);
-            let scaled = if state.loss_scale.dynamic { l * state.loss_scale.scale } else { l };
-            method.apply(scaled.backward(), &update);
-            if state.loss_scale.dynamic {
-                record["loss_scale"] = json!(state.loss_scale.scale);
-                record["step_skipped"] = json!(update.overflowed());
-            }
-            state.loss_scale.update(update.overflowed());
-        }
-        method.after_step(t);
         state.iteration = t + 1;
         let secs = started.elapsed().as_secs_f64();
-        record["terms"] = serde_json::Value::Object(term_log);
+        record["terms"] = step.terms_json();
         record["seconds"] = json!(secs);
         record["it_s"] = json!(1.0 / secs.max(1e-9));
         append_log(&run.log(), &record)?;
-        obs.step(state.iteration, total, loss_value, lr);
+        obs.step(state.iteration, total, step.loss, step.lr);
 
         let it = state.iteration;
         if cfg.train.val_every > 0 && !data.val.is_empty() && (it % cfg.train.val_every == 0 || it == total) {

@@ -1,6 +1,7 @@
 //! Feature perturbations of CCT (Ouali et al., CVPR 2020) as SSL4MIS implements them
 //! (`HiLab-git/SSL4MIS:code/networks/unet.py`), reused by MGCC's auxiliary decoders.
 
+use crate::draws::{draw, Purpose};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
@@ -36,13 +37,13 @@ impl Perturbation {
 /// and MGCC code), or one per sample.
 pub fn feature_noise(x: Tensor<4>, shared: bool) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
-    let noise = Tensor::<4>::random([if shared { 1 } else { n }, c, h, w], Distribution::Uniform(-0.3, 0.3), &x.device());
+    let noise = draw(Purpose::FeatureNoise, [if shared { 1 } else { n }, c, h, w], Distribution::Uniform(-0.3, 0.3), &x.device());
     x.clone() + x * noise
 }
 
 /// Inverted dropout with probability `p`, whatever the module mode.
 pub fn always_dropout(x: Tensor<4>, p: f64) -> Tensor<4> {
-    let keep = Tensor::<4>::random(x.dims(), Distribution::Bernoulli(1.0 - p), &x.device());
+    let keep = draw(Purpose::AuxDropout, x.dims(), Distribution::Bernoulli(1.0 - p), &x.device());
     x * keep / (1.0 - p)
 }
 
@@ -53,7 +54,7 @@ pub fn feature_dropout(x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
     let attention = x.clone().mean_dim(1); // [N, 1, H, W]
     let max = attention.clone().reshape([n, h * w]).max_dim(1).reshape([n, 1, 1, 1]);
-    let u = Tensor::<1>::random([1], Distribution::Uniform(0.7, 0.9), &device).reshape([1, 1, 1, 1]);
+    let u = draw::<1>(Purpose::FeatureDropout, [1], Distribution::Uniform(0.7, 0.9), &device).reshape([1, 1, 1, 1]);
     let keep = attention.lower(max * u).float();
     x * keep
 }

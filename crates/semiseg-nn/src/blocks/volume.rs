@@ -2,6 +2,7 @@
 //! nearest ×2 up-sampling, channel dropout (`Dropout3d`) and 2×2×2 max-pooling. Volumes are
 //! `[N, C, A, B, C']` with any order of the spatial axes (the V-Net code uses H × W × D).
 
+use crate::draws::{draw, Purpose};
 use crate::kernels::{max_pool2x2, resize_bilinear_aligned};
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -32,7 +33,7 @@ pub fn dropout3d(x: Tensor<5>, p: f64) -> Tensor<5> {
         return x;
     }
     let [n, c, ..] = x.dims();
-    let keep = Tensor::<5>::random([n, c, 1, 1, 1], Distribution::Bernoulli(1.0 - p), &x.device());
+    let keep = draw(Purpose::Dropout, [n, c, 1, 1, 1], Distribution::Bernoulli(1.0 - p), &x.device());
     x * (keep / (1.0 - p))
 }
 

@@ -12,6 +12,7 @@ use crate::kernels::{conv2d_module, resize_bilinear_aligned};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use crate::draws::dropout;
 use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
 
@@ -53,7 +54,7 @@ impl Block {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.b.forward(self.drop.forward(self.a.forward(x)))
+        self.b.forward(dropout(self.a.forward(x), self.drop.prob))
     }
 }
 

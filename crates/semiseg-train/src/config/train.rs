@@ -29,6 +29,11 @@ pub struct TrainConfig {
     pub schedule: String,
     /// Exponent of the poly schedule.
     pub poly_power: f64,
+    /// Iterations the poly schedule lags behind the step: SSL4MIS's 2-D supervised, mean
+    /// teacher, UA-MT and CCT scripts set the lr after step `n` from `n` before counting it
+    /// (step `t` runs at `(1 − (t − 1)/T)^p`, the first two at the base lr): 1; its CPS script
+    /// counts first (step `t` at `(1 − t/T)^p`): 0.
+    pub poly_lag: usize,
     /// Linear warm-up iterations (cosine).
     pub warmup: usize,
     /// CLCC quirk: update the learning rate once per epoch of this many iterations, at
@@ -59,6 +64,7 @@ impl Default for TrainConfig {
             weight_decay: 1e-4,
             schedule: "poly".into(),
             poly_power: 0.9,
+            poly_lag: 0,
             warmup: 0,
             lr_epoch: 0,
             val_every: 200,

@@ -17,11 +17,12 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::Gradients;
 use burn::tensor::Distribution;
+use semiseg_nn::draws::{draw, Purpose};
 use semiseg_nn::nets::{Segmenter, UNet};
 
 /// `x + clip(N(0, 0.1²), −0.2, 0.2)`, the teacher's input noise.
 pub fn teacher_noise<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let n = Tensor::<D>::random(x.dims(), Distribution::Normal(0.0, 1.0), &x.device());
+    let n = draw(Purpose::TeacherNoise, x.dims(), Distribution::Normal(0.0, 1.0), &x.device());
     x + (n * 0.1).clamp(-0.2, 0.2)
 }
 
