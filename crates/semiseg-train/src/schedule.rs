@@ -6,6 +6,8 @@ use crate::config::TrainConfig;
 ///
 /// * `poly`: `lr · (1 − (t − lag)/T)^p` (`train.poly_lag`, see there), clamped at 0 past `T`.
 /// * `constant`: `lr` (UA-MT lineage).
+/// * `step`: `lr · γ^⌊t / every⌋` (UA-MT's `train_LA_meanteacher_certainty_unlabel.py` sets
+///   `0.01 · 0.1^(n // 2500)` once `n` steps are done, so step 2,500, 0-based, is the first at 0.001).
 /// * `cosine`: linear warm-up over `warmup` iterations, then `lr · ½(1 + cos(π·progress))`.
 /// * `cosine_clcc` (CLCC `utils/run.py`): `½·lr·(1 + cos(π(T − W)/(total − W)))`, times `T/W`
 ///   while `T < W` (so the first step has lr 0); with `lr_epoch = E > 0`, `T = ⌊t/E⌋·E + 7`.
@@ -13,6 +15,7 @@ pub fn learning_rate(cfg: &TrainConfig, t: usize) -> f64 {
     let total = cfg.iterations as f64;
     match cfg.schedule.as_str() {
         "constant" => cfg.lr,
+        "step" => cfg.lr * cfg.step_gamma.powi((t / cfg.step_every.max(1)) as i32),
         "cosine_clcc" => {
             let t = if cfg.lr_epoch > 0 { (t / cfg.lr_epoch * cfg.lr_epoch + 7) as f64 } else { t as f64 };
             let w = cfg.warmup as f64;
@@ -97,5 +100,9 @@ mod tests {
         assert!(learning_rate(&c, 99) < 1e-4);
         c.schedule = "constant".into();
         assert_eq!(learning_rate(&c, 77), 0.01);
+        let step = TrainConfig { schedule: "step".into(), step_every: 2500, ..c.clone() };
+        assert_eq!(learning_rate(&step, 2499), 0.01);
+        assert!((learning_rate(&step, 2500) - 0.001).abs() < 1e-15);
+        assert!((learning_rate(&step, 5000) - 0.0001).abs() < 1e-15);
     }
 }

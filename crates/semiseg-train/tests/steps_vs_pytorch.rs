@@ -1,12 +1,20 @@
 //! Whole training steps against PyTorch: each SSL4MIS 2-D method (supervised, mean teacher,
-//! UA-MT, CCT, CPS) takes two consecutive steps here (`semiseg_train::step::take_step`, what the
+//! UA-MT, CCT, CPS; `tests/fixtures/steps/gen.py`) and each V-Net method (supervised, mean
+//! teacher, UA-MT from UA-MT's LA scripts, MC-Net+ from MC-Net's; `gen_volume.py`) takes two
+//! consecutive steps here (`semiseg_train::step::take_step`, what the
 //! trainer runs) from the same weights, batches and random draws as the restated reference
-//! scripts of `tests/fixtures/steps/gen.py`: forward of every network, every loss term,
+//! scripts: forward of every network, every loss term,
 //! backward, SGD with momentum and weight decay at the script's poly learning rate, the EMA
 //! teacher. The loss terms agree within 1e-5, every parameter and running statistic after the
 //! two steps within 1e-4 of its tensor's largest value, and what the two steps changed within
 //! 1e-3 of the tensor's largest change plus the f32 rounding of the values (the change is what a wrong gradient, learning rate or
 //! EMA factor would spoil; the weights themselves barely move in two steps).
+//!
+//! MC-Net+'s step is ill-conditioned in f32 (saturated softmax, the 10th powers of its
+//! sharpening): PyTorch's own f32 result strays from its f64 one by up to 0.15 % of a weight's
+//! change, more than the tolerance above. There the reference is PyTorch's f64 step, and each
+//! tensor may also be off by ten times PyTorch's own f32 error (the factor `semiseg doctor` gives
+//! its rounding floors).
 //!
 //! Random draws (dropout masks, the teacher's input noise, CCT's feature noise and feature
 //! dropout factors) are the script's, replayed through `semiseg_nn::draws`.
@@ -19,12 +27,13 @@ use common::{fixtures, npy_tensor};
 use ndarray::ArrayD;
 use semiseg_nn::draws::{replay, Purpose};
 use semiseg_nn::import::{export_ordered, import_ordered, Array};
-use semiseg_nn::nets::UNet;
+use semiseg_nn::nets::{UNet, VNet};
 use semiseg_train::checkpoint::{find, load_module, module_part};
 use semiseg_train::config::Config;
 use semiseg_train::loss_scale::LossScale;
 use semiseg_train::losses::one_hot_nd;
-use semiseg_train::methods::{build, unet_config, DeviceBatch};
+use semiseg_train::methods::backbone::vnet_config;
+use semiseg_train::methods::{build, build_volume, unet_config, DeviceBatch, Method};
 use semiseg_train::step::take_step;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -62,25 +71,40 @@ fn arrays(file: &str, shapes: &[Vec<usize>]) -> Vec<Array> {
     out
 }
 
+/// semiseg's name of the fixture's method (`vnet_ua_mt` → `ua_mt`).
+fn method_name(s: &Value) -> &str {
+    let name = s["method"].as_str().unwrap();
+    name.strip_prefix("vnet_").unwrap_or(name)
+}
+
 /// The run configuration of the fixture's settings.
 fn config(s: &Value) -> Config {
-    let method = s["method"].as_str().unwrap();
-    let start = if method == "mean_teacher" { 1000 } else { 0 };
-    let width = s["widths"][0].as_f64().unwrap() / 16.0;
+    let method = method_name(s);
+    let volume = s["model"] == "vnet";
+    // SSL4MIS's 2-D mean teacher adds its consistency from iteration 1000 on
+    let start = if method == "mean_teacher" && !volume { 1000 } else { 0 };
+    let model = if volume {
+        format!("name = \"vnet\"\nfilters = {}\nup_types = {}", s["filters"], s["up_types"])
+    } else {
+        format!("name = \"unet2d\"\nwidth = {}", s["widths"][0].as_f64().unwrap() / 16.0)
+    };
+    let schedule = if volume { format!("schedule = \"{}\"", s["schedule"].as_str().unwrap()) } else { format!("schedule = \"poly\"\npoly_lag = {}", s["poly_lag"]) };
     let text = format!(
         r#"
         [data]
         channels = 1
+        patch = {patch:?}
+        augment = "{augment}"
         [model]
-        name = "unet2d"
+        {model}
         classes = {classes}
-        width = {width}
         [method]
         name = "{method}"
         consistency = {consistency}
         rampup = {rampup}
         ema_decay = {ema}
         consistency_start = {start}
+        sharpen_temperature = 0.1
         [train]
         iterations = {iterations}
         batch = {batch}
@@ -89,8 +113,7 @@ fn config(s: &Value) -> Config {
         lr = {lr}
         momentum = 0.9
         weight_decay = 1e-4
-        schedule = "poly"
-        poly_lag = {lag}
+        {schedule}
         "#,
         classes = s["classes"],
         consistency = s["consistency"],
@@ -100,7 +123,8 @@ fn config(s: &Value) -> Config {
         batch = s["batch"],
         labeled = s["labeled"],
         lr = s["lr"],
-        lag = s["poly_lag"],
+        augment = if volume { "crop" } else { "ssl4mis" },
+        patch = vec![s["size"].as_u64().unwrap(); if volume { 3 } else { 2 }],
     );
     Config::from_toml(&text, "whole-step test", &[]).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -109,21 +133,49 @@ fn network_shapes(s: &Value, net: &str) -> Vec<Vec<usize>> {
     s["networks"][net].as_array().unwrap().iter().map(shape).collect()
 }
 
-fn fresh_net(cfg: &Config, net: &str, device: &Device) -> UNet {
-    unet_config(cfg, if cfg.method.name == "cct" && net == "net" { 3 } else { 0 }).init(device)
+/// What differs between the 2-D and the 3-D methods: the networks and the batch's rank.
+trait Family<const D: usize> {
+    type Net: Module;
+    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<D>>;
+    fn fresh_net(cfg: &Config, net: &str, device: &Device) -> Self::Net;
+}
+
+struct Planar;
+struct Volumetric;
+
+impl Family<4> for Planar {
+    type Net = UNet;
+    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<4>> {
+        build(cfg, device)
+    }
+    fn fresh_net(cfg: &Config, net: &str, device: &Device) -> UNet {
+        unet_config(cfg, if cfg.method.name == "cct" && net == "net" { 3 } else { 0 }).init(device)
+    }
+}
+
+impl Family<5> for Volumetric {
+    type Net = VNet;
+    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
+        build_volume(cfg, device)
+    }
+    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> VNet {
+        vnet_config(cfg).init(device)
+    }
 }
 
 /// The batch of step `k`: the images (only the labeled part for supervised training, as its
 /// script loads labeled data alone) and the one-hot labels.
-fn batch(s: &Value, k: usize, device: &Device) -> DeviceBatch {
+fn batch<const D: usize>(s: &Value, k: usize, device: &Device) -> DeviceBatch<D> {
     let labeled = s["labeled"].as_u64().unwrap() as usize;
     let (classes, size) = (s["classes"].as_u64().unwrap() as usize, s["size"].as_u64().unwrap() as usize);
-    let mut images = npy_tensor::<4>(&dir(), &format!("x{k}"), device);
-    if s["method"] == "supervised" {
+    let prefix = if D == 5 { "vnet_" } else { "" };
+    let mut images = npy_tensor::<D>(&dir(), &format!("{prefix}x{k}"), device);
+    if method_name(s) == "supervised" {
         images = images.narrow(0, 0, labeled);
     }
-    let labels: Vec<u8> = flat(&format!("y{k}.npy")).iter().map(|&v| v as u8).collect();
-    DeviceBatch { images, one_hot: one_hot_nd(&labels, labeled, classes, &[size, size], device), labeled, labeled_indices: (0..labeled).collect() }
+    let labels: Vec<u8> = flat(&format!("{prefix}y{k}.npy")).iter().map(|&v| v as u8).collect();
+    let one_hot = one_hot_nd(&labels, labeled, classes, &vec![size; D - 2], device);
+    DeviceBatch { images, one_hot, labeled, labeled_indices: (0..labeled).collect() }
 }
 
 /// Largest |a − b| and largest |b| of two equally long lists.
@@ -131,16 +183,16 @@ fn gap(a: &[f32], b: &[f32]) -> (f32, f32) {
     a.iter().zip(b).fold((0.0f32, 0.0f32), |(g, m), (x, y)| (g.max((x - y).abs()), m.max(y.abs())))
 }
 
-fn whole_steps_agree(method: &str) {
+fn whole_steps_agree<const D: usize, F: Family<D>>(method: &str) {
     let s = spec(method);
     let cfg = config(&s);
     let device = Device::flex().autodiff();
     let nets: Vec<String> = s["networks"].as_object().unwrap().keys().cloned().collect();
 
-    let mut m = build(&cfg, &device);
+    let mut m = F::build(&cfg, &device);
     let mut parts = m.save();
     for net in &nets {
-        let loaded = import_ordered(fresh_net(&cfg, net, &device), &arrays(&format!("{method}_{net}_init.npy"), &network_shapes(&s, net))).unwrap();
+        let loaded = import_ordered(F::fresh_net(&cfg, net, &device), &arrays(&format!("{method}_{net}_init.npy"), &network_shapes(&s, net))).unwrap();
         let part = parts.iter_mut().find(|p| &p.name == net).unwrap_or_else(|| panic!("{method} saves no network '{net}'"));
         *part = module_part(net, &loaded);
     }
@@ -153,7 +205,7 @@ fn whole_steps_agree(method: &str) {
         let drawn = arrays(&format!("{method}_draws{k}.npy"), &purposes.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>());
         let replayed = replay(purposes.iter().map(|(p, _)| *p).zip(drawn).collect());
         let t = want["t"].as_u64().unwrap() as usize;
-        let step = take_step(m.as_mut(), &batch(&s, k, &device), t, &cfg, &mut scale).unwrap_or_else(|e| panic!("{method} step {k}: {e:?}"));
+        let step = take_step(m.as_mut(), &batch::<D>(&s, k, &device), t, &cfg, &mut scale).unwrap_or_else(|e| panic!("{method} step {k}: {e:?}"));
         assert!(replayed.left().is_empty(), "{method} step {k}: draws the reference made and this step did not: {:?}", replayed.left());
         drop(replayed);
 
@@ -172,20 +224,31 @@ fn whole_steps_agree(method: &str) {
     let parts = m.save();
     for net in &nets {
         let shapes = network_shapes(&s, net);
-        let after = export_ordered(&load_module(fresh_net(&cfg, net, &device), find(&parts, net).unwrap()).unwrap());
-        let (init, want) = (arrays(&format!("{method}_{net}_init.npy"), &shapes), arrays(&format!("{method}_{net}_final.npy"), &shapes));
-        let named = names(&fresh_net(&cfg, net, &device));
+        let after = export_ordered(&load_module(F::fresh_net(&cfg, net, &device), find(&parts, net).unwrap()).unwrap());
+        // an ill-conditioned step is held to PyTorch's f64 result, within a few times the
+        // distance of PyTorch's own f32 result from it
+        let f32_error: Option<Vec<f32>> = s["f32_error"].get(net.as_str()).map(|e| e.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect());
+        let reference = if f32_error.is_some() { "final64" } else { "final" };
+        let (init, want) = (arrays(&format!("{method}_{net}_init.npy"), &shapes), arrays(&format!("{method}_{net}_{reference}.npy"), &shapes));
+        let named = names(&F::fresh_net(&cfg, net, &device));
+        let mut wrong = Vec::new();
         for (i, ((got, want), init)) in after.iter().zip(&want).zip(&init).enumerate() {
             assert_eq!(got.shape, want.shape, "{method} {net} {}", named[i]);
+            let slack = f32_error.as_ref().map_or(0.0, |e| 10.0 * e[i]);
             let (err, scale) = gap(&got.values, &want.values);
-            assert!(err <= 1e-4 * scale.max(1e-6), "{method} {net} {}: after two steps max |Δ| {err} (largest value {scale})", named[i]);
+            if err > (1e-4 * scale.max(1e-6)).max(slack) {
+                wrong.push(format!("{}: after two steps max |Δ| {err} (largest value {scale})", named[i]));
+            }
             let change = |a: &[f32]| a.iter().zip(&init.values).map(|(x, y)| x - y).collect::<Vec<f32>>();
             let (err, largest) = gap(&change(&got.values), &change(&want.values));
             // a change is read as the difference of two f32 values of size `scale`: it is only
             // known to a few units in their last place
             let rounding = 4.0 * f32::EPSILON * scale;
-            assert!(err <= 1e-3 * largest + rounding, "{method} {net} {}: change over two steps off by {err} (largest change {largest})", named[i]);
+            if err > 1e-3 * largest + rounding + slack {
+                wrong.push(format!("{}: change over two steps off by {err} (largest change {largest})", named[i]));
+            }
         }
+        assert!(wrong.is_empty(), "{method} {net}, {} of {} checks:\n{}", wrong.len(), 2 * after.len(), wrong.join("\n"));
     }
 }
 
@@ -210,25 +273,45 @@ fn names<M: Module>(m: &M) -> Vec<String> {
 
 #[test]
 fn supervised_step_matches_pytorch() {
-    whole_steps_agree("supervised");
+    whole_steps_agree::<4, Planar>("supervised");
 }
 
 #[test]
 fn mean_teacher_step_matches_pytorch() {
-    whole_steps_agree("mean_teacher");
+    whole_steps_agree::<4, Planar>("mean_teacher");
 }
 
 #[test]
 fn ua_mt_step_matches_pytorch() {
-    whole_steps_agree("ua_mt");
+    whole_steps_agree::<4, Planar>("ua_mt");
 }
 
 #[test]
 fn cct_step_matches_pytorch() {
-    whole_steps_agree("cct");
+    whole_steps_agree::<4, Planar>("cct");
 }
 
 #[test]
 fn cps_step_matches_pytorch() {
-    whole_steps_agree("cps");
+    whole_steps_agree::<4, Planar>("cps");
+}
+
+#[test]
+fn volume_supervised_step_matches_pytorch() {
+    whole_steps_agree::<5, Volumetric>("vnet_supervised");
+}
+
+#[test]
+fn volume_mean_teacher_step_matches_pytorch() {
+    whole_steps_agree::<5, Volumetric>("vnet_mean_teacher");
+}
+
+#[test]
+fn volume_ua_mt_step_matches_pytorch() {
+    whole_steps_agree::<5, Volumetric>("vnet_ua_mt");
+}
+
+#[test]
+fn mcnet_step_matches_pytorch() {
+    whole_steps_agree::<5, Volumetric>("mcnet");
 }

@@ -24,8 +24,9 @@ pub struct TrainConfig {
     pub momentum: f64,
     /// Weight decay.
     pub weight_decay: f64,
-    /// `poly`, `constant`, `cosine` (linear warm-up then cosine) or `cosine_clcc` (CLCC's
-    /// warm-up-scaled cosine); both cosines use `warmup`.
+    /// `poly`, `constant`, `step` (× `step_gamma` every `step_every` iterations), `cosine`
+    /// (linear warm-up then cosine) or `cosine_clcc` (CLCC's warm-up-scaled cosine); both
+    /// cosines use `warmup`.
     pub schedule: String,
     /// Exponent of the poly schedule.
     pub poly_power: f64,
@@ -34,6 +35,10 @@ pub struct TrainConfig {
     /// (step `t` runs at `(1 − (t − 1)/T)^p`, the first two at the base lr): 1; its CPS script
     /// counts first (step `t` at `(1 − t/T)^p`): 0.
     pub poly_lag: usize,
+    /// Iterations between two decays of the `step` schedule (UA-MT's LA script: 2,500).
+    pub step_every: usize,
+    /// Factor of each decay of the `step` schedule (UA-MT: 0.1).
+    pub step_gamma: f64,
     /// Linear warm-up iterations (cosine).
     pub warmup: usize,
     /// CLCC quirk: update the learning rate once per epoch of this many iterations, at
@@ -65,6 +70,8 @@ impl Default for TrainConfig {
             schedule: "poly".into(),
             poly_power: 0.9,
             poly_lag: 0,
+            step_every: 2500,
+            step_gamma: 0.1,
             warmup: 0,
             lr_epoch: 0,
             val_every: 200,
@@ -85,7 +92,7 @@ impl TrainConfig {
             return bad("train.precision", format!("\"{}\"", self.precision), &e);
         }
         one_of("train.optimizer", &self.optimizer, &["sgd", "adamw"])?;
-        one_of("train.schedule", &self.schedule, &["poly", "constant", "cosine", "cosine_clcc"])?;
+        one_of("train.schedule", &self.schedule, &["poly", "constant", "step", "cosine", "cosine_clcc"])?;
         if self.iterations == 0 {
             return bad("train.iterations", "0".into(), "at least 1");
         }

@@ -1,5 +1,6 @@
 //! Losses of one-logit binary networks (MGCC, CLCC): logits `[N, 1, H, W]`, targets in {0, 1}.
 
+use super::sums::{average, row_totals};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::module::avg_pool2d;
@@ -17,7 +18,7 @@ pub fn bce_with_logits_map(logits: Tensor<4>, target: Tensor<4>) -> Tensor<4> {
 pub fn dice_per_image(logits: Tensor<4>, target: Tensor<4>, smooth: f64) -> Tensor<1> {
     let n = logits.dims()[0];
     let p = sigmoid(logits);
-    let per_image = |t: Tensor<4>| t.reshape([n as i32, -1]).sum_dim(1).reshape([n]);
+    let per_image = |t: Tensor<4>| row_totals(t.reshape([n as i32, -1]));
     let inter = per_image(p.clone() * target.clone());
     let dice = (inter * 2.0 + smooth) / (per_image(p) + per_image(target) + smooth);
     dice.neg().mean() + 1.0
@@ -41,10 +42,10 @@ pub fn structure_loss(logits: Tensor<4>, target: Tensor<4>, weighted: bool) -> T
     let bce = if weighted {
         let n = logits.dims()[0];
         let w = boundary_weights(target.clone());
-        let per_image = |t: Tensor<4>| t.reshape([n as i32, -1]).sum_dim(1).reshape([n]);
+        let per_image = |t: Tensor<4>| row_totals(t.reshape([n as i32, -1]));
         (per_image(bce * w.clone()) / per_image(w)).mean()
     } else {
-        bce.mean()
+        average(bce)
     };
     bce + dice_per_image(logits, target, 1.0)
 }

@@ -3,6 +3,7 @@
 //! (no L2 normalisation, as the reference), and model V's correlations are pulled towards
 //! model A's: `−(1/R) Σ_r Σ_k C_a[r, k] · log(C_v[r, k] + 1e-8)`. Both sides carry gradients.
 
+use super::sums::total;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
@@ -21,5 +22,5 @@ pub fn omni_correlation_with(features_v: Tensor<2>, features_a: Tensor<2>, memor
     let correlate = |u: Tensor<2>| softmax(unit(u).matmul(memory.clone().transpose()) / temperature, 1);
     let (c_v, c_a) = (correlate(features_v), correlate(features_a));
     let c_a = if detach_target { c_a.detach() } else { c_a };
-    -(c_a * (c_v + 1e-8).log()).sum() / rows as f64
+    -total(c_a * (c_v + 1e-8).log()) / rows as f64
 }

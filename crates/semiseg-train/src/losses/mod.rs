@@ -2,29 +2,32 @@
 //! (tensors are `[N, K, …]` logits or probabilities, 2-D or 3-D; targets are one-hot).
 //! [`binary`]: one-logit losses (BCE, Dice, CLCC's structure loss); [`contrast`]: PatchNCE;
 //! [`mutual`]: the MC-Net / CAML / FBA-Net terms (foreground soft Dice, sharpening, mutual
-//! consistency); [`fba`]: FBA-Net's SimMax / SimMin; [`correlation`]: CAML's omni-correlation.
+//! consistency); [`fba`]: FBA-Net's SimMax / SimMin; [`correlation`]: CAML's omni-correlation;
+//! [`sums`]: sums over millions of voxels that keep their digits.
 
 pub mod binary;
 pub mod contrast;
 pub mod correlation;
 pub mod fba;
 pub mod mutual;
+pub mod sums;
 
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
+use sums::{average, row_totals, total};
 
 /// Cross-entropy averaged over every pixel (`nn.CrossEntropyLoss()`), from logits and one-hot
 /// targets `[N, K, …]` (2-D or 3-D).
 pub fn cross_entropy<const D: usize>(logits: Tensor<D>, one_hot: Tensor<D>) -> Tensor<1> {
     let pixels = logits.shape().num_elements() / logits.dims()[1];
-    -(log_softmax(logits, 1) * one_hot).sum().div_scalar(pixels as f64)
+    -total(log_softmax(logits, 1) * one_hot).div_scalar(pixels as f64)
 }
 
 /// SSL4MIS `DiceLoss(K)` on probabilities: per class `1 − (2Σpy + ε)/(Σp² + Σy² + ε)`, ε = 1e-5,
 /// averaged over all K classes (background included), each summed over the whole batch.
 pub fn dice_loss<const D: usize>(probs: Tensor<D>, one_hot: Tensor<D>) -> Tensor<1> {
     let k = probs.dims()[1];
-    let per_class = |t: Tensor<D>| t.swap_dims(0, 1).reshape([k as i32, -1]).sum_dim(1).reshape([k]);
+    let per_class = |t: Tensor<D>| row_totals(t.swap_dims(0, 1).reshape([k as i32, -1]));
     let inter = per_class(probs.clone() * one_hot.clone());
     let z = per_class(probs.clone() * probs);
     let y = per_class(one_hot.clone() * one_hot);
@@ -46,14 +49,14 @@ pub fn ce_foreground_dice<const D: usize>(logits: Tensor<D>, one_hot: Tensor<D>)
     let p = softmax(logits.clone(), 1).narrow(1, 1, 1);
     let y = one_hot.clone().narrow(1, 1, 1);
     let eps = 1e-5;
-    let inter = (p.clone() * y.clone()).sum();
-    let dice = (inter * 2.0 + eps) / (p.powi_scalar(2).sum() + y.powi_scalar(2).sum() + eps);
+    let inter = total(p.clone() * y.clone());
+    let dice = (inter * 2.0 + eps) / (total(p.powi_scalar(2)) + total(y.powi_scalar(2)) + eps);
     (cross_entropy(logits, one_hot) + dice.neg() + 1.0) * 0.5
 }
 
 /// Mean squared difference of two tensors.
 pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
-    (a - b).powi_scalar(2).mean()
+    average((a - b).powi_scalar(2))
 }
 
 /// One-hot `[N, K, H, W]` of class indices `[N, H, W]` (host data), as a float tensor.

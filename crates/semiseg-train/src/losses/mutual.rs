@@ -1,6 +1,7 @@
 //! The terms MC-Net, CAML and FBA-Net share (methods.md §3.2, §4.3): a foreground soft Dice
 //! without squares, sharpening, and the mutual consistency between decoders (MC-Net+).
 
+use super::sums::{average, total};
 use burn::prelude::*;
 
 /// `1 − (2 Σ p·y + ε) / (Σ p + Σ y + ε)` over the whole labeled sub-batch, `p` the foreground
@@ -8,8 +9,8 @@ use burn::prelude::*;
 /// `dice_loss`; SSL4MIS's `DiceLoss` squares `p` and `y` and averages over classes instead).
 pub fn foreground_soft_dice<const D: usize>(p: Tensor<D>, y: Tensor<D>) -> Tensor<1> {
     let eps = 1e-8;
-    let inter = (p.clone() * y.clone()).sum();
-    let dice = (inter * 2.0 + eps) / (p.sum() + y.sum() + eps);
+    let inter = total(p.clone() * y.clone());
+    let dice = (inter * 2.0 + eps) / (total(p) + total(y) + eps);
     dice.neg() + 1.0
 }
 
@@ -29,7 +30,7 @@ pub fn mutual_consistency<const D: usize>(probs: &[Tensor<D>], temperature: f64)
     for (i, p) in probs.iter().enumerate() {
         for (j, s) in sharp.iter().enumerate() {
             if i != j {
-                let term = (p.clone() - s.clone()).powi_scalar(2).mean();
+                let term = average((p.clone() - s.clone()).powi_scalar(2));
                 total = Some(match total {
                     Some(t) => t + term,
                     None => term,

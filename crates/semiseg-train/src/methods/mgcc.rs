@@ -11,6 +11,7 @@ use super::{DeviceBatch, OneNetwork, Term, Trained};
 use crate::config::Config;
 use crate::losses::binary::{bce_with_logits_map, dice_per_image};
 use crate::losses::mse;
+use crate::losses::sums::average;
 use crate::schedule::consistency_weight;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
@@ -18,7 +19,7 @@ use semiseg_nn::nets::{Mgcc, MgccConfig, MgccOutput};
 
 /// MGCC's `BCEDice`: `0.5·mean BCE + (1 − mean_b (2Σσy + 1e-5)/(Σσ + Σy + 1e-5))`.
 pub fn mgcc_bce_dice(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
-    bce_with_logits_map(logits.clone(), target.clone()).mean() * 0.5 + dice_per_image(logits, target, 1e-5)
+    average(bce_with_logits_map(logits.clone(), target.clone())) * 0.5 + dice_per_image(logits, target, 1e-5)
 }
 
 /// Supervised value of the labeled part (`fg`: `[L, 1, H, W]`) and consistency value of the rest

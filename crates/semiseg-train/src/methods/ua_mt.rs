@@ -11,6 +11,7 @@ use crate::loss_scale::Update;
 use super::{DeviceBatch, Method, Term};
 use crate::checkpoint::Part;
 use crate::config::Config;
+use crate::losses::sums::total;
 use crate::schedule::sigmoid_rampup;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -28,7 +29,7 @@ pub fn ua_mt_consistency<const D: usize>(student_u: Tensor<D>, teacher_u: Tensor
     let uncertainty = (mean.clone() * (mean + 1e-6).log()).sum_dim(1).neg(); // [U, 1, H, W]
     let mask = uncertainty.lower_elem(threshold).float().detach();
     let dist = (softmax(student_u, 1) - softmax(teacher_u, 1).detach()).powi_scalar(2); // [U, K, ...]
-    (dist * mask.clone()).sum() / (mask.sum() * 2.0 + 1e-16)
+    total(dist * mask.clone()) / (total(mask) * 2.0 + 1e-16)
 }
 
 /// Mean teacher with an uncertainty mask.
