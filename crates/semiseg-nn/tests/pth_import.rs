@@ -2,13 +2,16 @@
 //! load into our CAML and FBA-Net+ through their key maps, and the loaded networks give
 //! PyTorch's outputs within 1e-4: CAML's inference path (model V, evaluation mode), both CAML
 //! models in training mode (batch statistics, the cross-sample attention with dropout 0), and
-//! every FBA-Net+ decoder with its foreground / background embeddings (evaluation mode).
+//! every FBA-Net+ decoder with its foreground / background embeddings (evaluation mode); and the
+//! V-Net layouts: MC-Net's `mcnet3d_v2` (`encoder`, `decoder1..3`, three up types), UA-MT's
+//! flat one-decoder `networks/vnet.py` (`block_one.conv.0.weight`, …), and single-decoder
+//! FBA-Net (`decoder.*`).
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
-use semiseg_nn::nets::{Caml, CamlConfig, FbaNet, FbaNetConfig};
+use semiseg_nn::nets::{is_flat_vnet_state, Caml, CamlConfig, FbaNet, FbaNetConfig, VNet, VNetConfig};
 use semiseg_nn::pytorch::{import_state_dict, read_state_dict};
 use std::path::PathBuf;
 
@@ -67,4 +70,36 @@ fn a_state_dict_of_another_network_is_refused_with_the_parameter_named() {
     assert!(e.contains("vnet.encoder") && e.contains("no tensor 'encoder."), "{e}");
     let e = read_state_dict(&fixture("config.json"), None).unwrap_err();
     assert!(e.contains("config.json"), "{e}");
+}
+
+#[test]
+fn mcnet_plus_and_ua_mt_vnet_state_dicts_give_pytorchs_outputs() {
+    let device = Device::flex();
+    let x = tensor::<5>("x", &device);
+    let mcnet = read_state_dict(&fixture("mcnet_plus.pth"), None).unwrap();
+    assert!(!is_flat_vnet_state(mcnet.tensors.keys()));
+    let up = vec![0, 1, 2];
+    let config = VNetConfig::new().with_filters(FILTERS).with_up_types(up.clone()).with_dropout(false);
+    let net = import_state_dict(config.init(&device), &mcnet, &|p| VNet::pytorch_source(p, &up)).unwrap();
+    for (d, logits) in net.forward_all(x.clone()).logits.into_iter().enumerate() {
+        assert_close(&format!("MC-Net+ decoder {d}"), logits, tensor(&format!("mcnet_plus_eval_out{d}"), &device));
+    }
+    let uamt = read_state_dict(&fixture("vnet_uamt.pth"), None).unwrap();
+    assert!(is_flat_vnet_state(uamt.tensors.keys()), "UA-MT's keys are told apart");
+    let config = VNetConfig::new().with_filters(FILTERS).with_dropout(false);
+    let net = import_state_dict(config.init(&device), &uamt, &|p| VNet::pytorch_source_flat(p, &[0])).unwrap();
+    assert_close("UA-MT's V-Net", net.forward(x), tensor("vnet_uamt_eval_out0", &device));
+    // the other layout's key map names the missing key
+    let e = import_state_dict(config.init(&device), &uamt, &|p| VNet::pytorch_source(p, &[0])).unwrap_err();
+    assert!(e.contains("encoder."), "{e}");
+}
+
+#[test]
+fn single_decoder_fbanet_state_dict_gives_pytorchs_output() {
+    let state = read_state_dict(&fixture("fbanet.pth"), None).unwrap();
+    let config = FbaNetConfig::new([16, 16, 16]).with_filters(FILTERS).with_dim(8).with_dropout(false).with_decoders(1);
+    let device = Device::flex();
+    let net = import_state_dict(config.init(&device), &state, &FbaNet::pytorch_source_single).unwrap();
+    let out = net.forward_all(tensor::<5>("x", &device));
+    assert_close("FBA-Net logits", out.logits[0].clone(), tensor("fbanet_eval_out0", &device));
 }

@@ -9,7 +9,7 @@ use crate::methods::backbone::vnet_config;
 use crate::methods::{build_volume, caml_config, fbanet_config};
 use crate::trainer::RunDir;
 use burn::prelude::*;
-use semiseg_nn::nets::{Caml, FbaNet, VNet};
+use semiseg_nn::nets::{is_flat_vnet_state, Caml, FbaNet, VNet};
 use semiseg_nn::pytorch::{import_state_dict, read_state_dict};
 use std::path::Path;
 
@@ -24,10 +24,18 @@ pub fn parts_from_pytorch(cfg: &Config, pth: &Path, top_key: Option<&str>) -> Re
     let named = |e: String| format!("{}: {e}", pth.display());
     let net = match cfg.model.name.as_str() {
         "caml" => module_part("net", &import_state_dict(caml_config(cfg).init(&device), &state, &Caml::pytorch_source).map_err(named)?),
-        "fbanet" => module_part("net", &import_state_dict(fbanet_config(cfg).init(&device), &state, &FbaNet::pytorch_source).map_err(named)?),
+        "fbanet" => {
+            // single-decoder FBA-Net names its decoder `decoder`, FBA-Net+ `decoder1` … `decoder3`
+            let single = state.tensors.keys().any(|k| k.starts_with("decoder."));
+            let source = if single { FbaNet::pytorch_source_single } else { FbaNet::pytorch_source };
+            module_part("net", &import_state_dict(fbanet_config(cfg).init(&device), &state, &source).map_err(named)?)
+        }
         "vnet" => {
             let up = cfg.model.up_types.clone();
-            let net = import_state_dict(vnet_config(cfg).init(&device), &state, &move |p| VNet::pytorch_source(p, &up)).map_err(named)?;
+            // UA-MT's own V-Net keeps its blocks at the top level; MC-Net's splits encoder and decoders
+            let flat = is_flat_vnet_state(state.tensors.keys());
+            let source = move |p: &str| if flat { VNet::pytorch_source_flat(p, &up) } else { VNet::pytorch_source(p, &up) };
+            let net = import_state_dict(vnet_config(cfg).init(&device), &state, &source).map_err(named)?;
             module_part("net", &net)
         }
         other => return Err(format!("model.name = \"{other}\": PyTorch checkpoints are read for the 3-D networks (vnet, caml, fbanet)")),

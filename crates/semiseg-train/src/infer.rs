@@ -36,7 +36,7 @@ pub fn predict_volume_probabilities(net: &Segmenter, image: &Image, cfg: &Config
     let volume = prepare_volume(image.data.clone(), &cfg.data)?;
     let patch = cfg.data.patch3();
     let windows = Windows { patch, stride: [cfg.eval.stride[0], cfg.eval.stride[1], cfg.eval.stride[2]] };
-    let blend = if cfg.eval.blend == "gaussian" { Blend::Gaussian } else { Blend::Average };
+    let blend = Blend::from_name(&cfg.eval.blend).unwrap_or(Blend::Average);
     let channels = volume.shape()[0];
     sliding_window(volume.view(), windows, blend, cfg.eval.window_batch, |input, n| -> Result<_, String> {
         let x = Tensor::<5>::from_data(TensorData::new(input, [n, channels, patch[0], patch[1], patch[2]]), device);

@@ -3,8 +3,11 @@
 //! voxel after), windows start at `min(stride · i, size − patch)` for
 //! `i < ceil((size − patch) / stride) + 1` along each axis, and the class probabilities of the
 //! windows are averaged where they overlap, then cropped back to the volume. The Gaussian
-//! option weights each window by nnU-Net's importance map (σ = patch / 8, peak 1) instead of
-//! uniformly, which favours window centres.
+//! options weight each window by an importance map (σ = patch / 8, peak 1) instead of
+//! uniformly, which favours window centres: MONAI's (`compute_importance_map`, centred at
+//! `(n − 1)/2`, symmetric) or nnU-Net's (`compute_gaussian`: a delta at `n // 2` blurred by
+//! `scipy.ndimage.gaussian_filter`, whose 4σ truncation never reaches inside the patch when
+//! σ = n / 8), which differ by half a voxel on even sides.
 
 use ndarray::{s, Array3, Array4, ArrayView4};
 
@@ -13,8 +16,22 @@ use ndarray::{s, Array3, Array4, ArrayView4};
 pub enum Blend {
     /// Plain average (UA-MT, CAML, FBA-Net).
     Average,
-    /// Weighted by a Gaussian centred on each window (nnU-Net).
-    Gaussian,
+    /// Weighted by MONAI's Gaussian importance map.
+    GaussianMonai,
+    /// Weighted by nnU-Net's Gaussian importance map.
+    GaussianNnunet,
+}
+
+impl Blend {
+    /// The blend of `eval.blend` (`gaussian` is MONAI's).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "average" => Some(Self::Average),
+            "gaussian" | "gaussian_monai" => Some(Self::GaussianMonai),
+            "gaussian_nnunet" => Some(Self::GaussianNnunet),
+            _ => None,
+        }
+    }
 }
 
 /// Window placement: patch and stride per axis.
@@ -33,11 +50,13 @@ pub fn window_starts(size: usize, patch: usize, stride: usize) -> Vec<usize> {
     (0..count).map(|i| (stride * i).min(size - patch)).collect()
 }
 
-/// nnU-Net's importance map: a Gaussian with σ = side / 8 per axis centred on the patch,
-/// scaled to a peak of 1, zeros raised to the smallest non-zero value.
-pub fn gaussian_importance(patch: [usize; 3]) -> Array3<f32> {
+/// A Gaussian importance map with σ = side / 8 per axis, scaled to a peak of 1, zeros (underflow)
+/// raised to the smallest non-zero value: MONAI's (`nnunet` false: centre `(n − 1)/2`) or
+/// nnU-Net's (centre `n // 2`).
+pub fn gaussian_importance(patch: [usize; 3], nnunet: bool) -> Array3<f32> {
     let axis = |n: usize| -> Vec<f64> {
-        let (centre, sigma) = ((n as f64 - 1.0) / 2.0, n as f64 / 8.0);
+        let sigma = n as f64 / 8.0;
+        let centre = if nnunet { (n / 2) as f64 } else { (n as f64 - 1.0) / 2.0 };
         (0..n).map(|i| (-(i as f64 - centre).powi(2) / (2.0 * sigma * sigma)).exp()).collect()
     };
     let (a, b, c) = (axis(patch[0]), axis(patch[1]), axis(patch[2]));
@@ -83,7 +102,8 @@ pub fn sliding_window<E>(
     };
     let weight = match blend {
         Blend::Average => Array3::<f32>::ones(patch),
-        Blend::Gaussian => gaussian_importance(patch),
+        Blend::GaussianMonai => gaussian_importance(patch, false),
+        Blend::GaussianNnunet => gaussian_importance(patch, true),
     };
     let window_len = patch.iter().product::<usize>();
     let mut scores: Option<Array4<f32>> = None;
@@ -141,7 +161,7 @@ mod tests {
         let windows = Windows { patch: [8, 6, 4], stride: [3, 3, 2] };
         // larger than the patch on two axes, smaller on the last (padded, then cropped)
         let volume = Array4::from_shape_fn((1, 13, 9, 3), |(_, i, j, k)| (i as f32 * 0.3 - j as f32 * 0.2 + k as f32).sin());
-        for blend in [Blend::Average, Blend::Gaussian] {
+        for blend in [Blend::Average, Blend::GaussianMonai, Blend::GaussianNnunet] {
             let probs = sliding_window(volume.view(), windows, blend, 2, pointwise).unwrap();
             assert_eq!(probs.dim(), (2, 13, 9, 3));
             for ((&p, &v), &q) in probs.index_axis(ndarray::Axis(0), 1).iter().zip(volume.iter()).zip(probs.index_axis(ndarray::Axis(0), 0).iter()) {
@@ -166,8 +186,24 @@ mod tests {
         .unwrap();
         // windows start at 0 and 2: voxels 0-1 see window 0, 2-3 both, 4-5 window 1
         assert_eq!(probs.iter().copied().collect::<Vec<_>>(), vec![0.0, 0.0, 0.5, 0.5, 1.0, 1.0]);
-        let g = gaussian_importance([112, 112, 80]);
+        let g = gaussian_importance([112, 112, 80], false);
         assert_eq!(g.iter().copied().fold(0.0f32, f32::max), 1.0);
         assert!(g.iter().all(|&v| v > 0.0));
+    }
+
+    #[test]
+    fn monai_and_nnunet_gaussians_differ_by_their_centres() {
+        // MONAI: symmetric about 1.5 on a side of 4; nnU-Net: peak at index 2
+        let monai = gaussian_importance([4, 1, 1], false);
+        assert_eq!(monai[[1, 0, 0]], monai[[2, 0, 0]]);
+        assert_eq!(monai[[0, 0, 0]], monai[[3, 0, 0]]);
+        let nnunet = gaussian_importance([4, 1, 1], true);
+        assert_eq!(nnunet[[2, 0, 0]], 1.0);
+        assert_eq!(nnunet[[1, 0, 0]], nnunet[[3, 0, 0]]);
+        // σ = 0.5 on a side of 4: exp(−d²/(2σ²)) = exp(−2) one voxel from the centre, exp(−8) two
+        assert!((nnunet[[1, 0, 0]] - (-2.0f32).exp()).abs() < 1e-6);
+        assert!((nnunet[[0, 0, 0]] - (-8.0f32).exp()).abs() < 1e-7);
+        // odd sides: both are centred on the middle voxel
+        assert_eq!(gaussian_importance([5, 3, 1], false), gaussian_importance([5, 3, 1], true));
     }
 }

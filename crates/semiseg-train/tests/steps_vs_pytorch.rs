@@ -1,6 +1,7 @@
 //! Whole training steps against PyTorch: each SSL4MIS 2-D method (supervised, mean teacher,
 //! UA-MT, CCT, CPS; `tests/fixtures/steps/gen.py`) and each V-Net method (supervised, mean
-//! teacher, UA-MT from UA-MT's LA scripts, MC-Net+ from MC-Net's; `gen_volume.py`) takes two
+//! teacher, UA-MT from UA-MT's LA scripts, MC-Net+ from MC-Net's, FBA-Net+ from FBA-Net's
+//! `train_3d.py`; `gen_volume.py`) takes two
 //! consecutive steps here (`semiseg_train::step::take_step`, what the
 //! trainer runs) from the same weights, batches and random draws as the restated reference
 //! scripts: forward of every network, every loss term,
@@ -10,7 +11,7 @@
 //! 1e-3 of the tensor's largest change plus the f32 rounding of the values (the change is what a wrong gradient, learning rate or
 //! EMA factor would spoil; the weights themselves barely move in two steps).
 //!
-//! MC-Net+'s step is ill-conditioned in f32 (saturated softmax, the 10th powers of its
+//! MC-Net+'s and FBA-Net+'s steps are ill-conditioned in f32 (saturated softmax, the 10th powers of its
 //! sharpening): PyTorch's own f32 result strays from its f64 one by up to 0.15 % of a weight's
 //! change, more than the tolerance above. There the reference is PyTorch's f64 step, and each
 //! tensor may also be off by ten times PyTorch's own f32 error (the factor `semiseg doctor` gives
@@ -27,13 +28,13 @@ use common::{fixtures, npy_tensor};
 use ndarray::ArrayD;
 use semiseg_nn::draws::{replay, Purpose};
 use semiseg_nn::import::{export_ordered, import_ordered, Array};
-use semiseg_nn::nets::{UNet, VNet};
+use semiseg_nn::nets::{FbaNet, UNet, VNet};
 use semiseg_train::checkpoint::{find, load_module, module_part};
 use semiseg_train::config::Config;
 use semiseg_train::loss_scale::LossScale;
 use semiseg_train::losses::one_hot_nd;
 use semiseg_train::methods::backbone::vnet_config;
-use semiseg_train::methods::{build, build_volume, unet_config, DeviceBatch, Method};
+use semiseg_train::methods::{build, build_volume, fbanet_config, unet_config, DeviceBatch, Method};
 use semiseg_train::step::take_step;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -80,11 +81,11 @@ fn method_name(s: &Value) -> &str {
 /// The run configuration of the fixture's settings.
 fn config(s: &Value) -> Config {
     let method = method_name(s);
-    let volume = s["model"] == "vnet";
+    let volume = s["model"] == "vnet" || s["model"] == "fbanet";
     // SSL4MIS's 2-D mean teacher adds its consistency from iteration 1000 on
     let start = if method == "mean_teacher" && !volume { 1000 } else { 0 };
     let model = if volume {
-        format!("name = \"vnet\"\nfilters = {}\nup_types = {}", s["filters"], s["up_types"])
+        format!("name = {}\nfilters = {}\nup_types = {}\ncontrast_dim = {}", s["model"], s["filters"], s["up_types"], s["contrast_dim"])
     } else {
         format!("name = \"unet2d\"\nwidth = {}", s["widths"][0].as_f64().unwrap() / 16.0)
     };
@@ -160,6 +161,18 @@ impl Family<5> for Volumetric {
     }
     fn fresh_net(cfg: &Config, _: &str, device: &Device) -> VNet {
         vnet_config(cfg).init(device)
+    }
+}
+
+struct Contrastive;
+
+impl Family<5> for Contrastive {
+    type Net = FbaNet;
+    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
+        build_volume(cfg, device)
+    }
+    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> FbaNet {
+        fbanet_config(cfg).init(device)
     }
 }
 
@@ -314,4 +327,9 @@ fn volume_ua_mt_step_matches_pytorch() {
 #[test]
 fn mcnet_step_matches_pytorch() {
     whole_steps_agree::<5, Volumetric>("mcnet");
+}
+
+#[test]
+fn fbanet_plus_step_matches_pytorch() {
+    whole_steps_agree::<5, Contrastive>("fbanet");
 }

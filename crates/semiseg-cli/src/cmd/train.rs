@@ -11,21 +11,34 @@ use std::path::{Path, PathBuf};
 /// The built-in default configuration (`configs/demo.toml`).
 pub const DEMO_CONFIG: &str = include_str!("../../../../configs/demo.toml");
 
-/// The supervised-only result of the demo's data and budget, recorded by
-/// `scripts/demo_baseline.sh`, printed beside the demo's own.
-const DEMO_BASELINE: &str = include_str!("../../../../demo/supervised_baseline.json");
+/// The demo's semi-supervised method against supervised training of the same config over
+/// seeds, recorded by `scripts/demo_record.sh`, printed at the end of the demo.
+const DEMO_COMPARISON: &str = include_str!("../../../../demo/seeds_comparison.json");
 
-/// "test Dice X (best-on-validation checkpoint), Y (last)" of the recorded supervised baseline.
-fn demo_baseline_line() -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(DEMO_BASELINE).ok()?;
-    let dice = |ck: &str| v[ck]["dice"].as_f64();
-    Some(format!(
-        "supervised only, same data and {} iterations (recorded by {}): test Dice {:.4} (best-on-validation checkpoint), {:.4} (last)",
-        v["iterations"].as_u64()?,
-        v["made_by"].as_str()?,
-        dice("test_best")?,
-        dice("test_last")?
-    ))
+/// "mean teacher X ± s vs supervised Y ± s over N seeds (p = …)" per checkpoint, with the date
+/// and the script of the recorded comparison.
+fn demo_comparison_lines() -> Option<Vec<String>> {
+    let v: serde_json::Value = serde_json::from_str(DEMO_COMPARISON).ok()?;
+    let method = v["method"].as_str()?.replace('_', " ");
+    let seeds = v["seeds"].as_array()?.len();
+    let mut lines = vec![format!(
+        "recorded {} by {} for this config (test Dice over {seeds} seeds, mean ± sample std; paired over the test volumes):",
+        v["date"].as_str()?,
+        v["made_by"].as_str()?
+    )];
+    for (key, name) in [("best", "best-on-validation"), ("last", "last")] {
+        let c = &v[key];
+        let side = |s: &str| Some(format!("{:.4} ± {:.4}", c[s]["mean"].as_f64()?, c[s]["std"].as_f64()?));
+        lines.push(format!(
+            "  {name} checkpoints: {method} {} vs supervised {} over {seeds} seeds (difference {:+.4}, p = {:.3}, {} volumes)",
+            side("semi_supervised")?,
+            side("supervised")?,
+            c["difference"].as_f64()?,
+            c["p"].as_f64()?,
+            c["cases"].as_u64()?
+        ));
+    }
+    Some(lines)
 }
 
 /// Train a segmentation method.
@@ -140,7 +153,7 @@ pub fn run(mut args: Args) -> Result<()> {
                 println!("test Dice (best-on-validation checkpoint): {d:.4}");
             }
             if plain_demo {
-                if let Some(line) = demo_baseline_line() {
+                for line in demo_comparison_lines().unwrap_or_default() {
                     println!("{line}");
                 }
             }
@@ -153,4 +166,22 @@ pub fn run(mut args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorded_demo_comparison_prints_both_sides_over_seeds() {
+        let lines = demo_comparison_lines().expect("demo/seeds_comparison.json has every field");
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].contains("scripts/demo_record.sh"), "{}", lines[0]);
+        for line in &lines[1..] {
+            assert!(line.contains(" vs supervised ") && line.contains(" over 3 seeds ") && line.contains("p = "), "{line}");
+        }
+        let cfg = Config::from_toml(DEMO_CONFIG, "built-in demo config", &[]).unwrap();
+        let recorded: serde_json::Value = serde_json::from_str(DEMO_COMPARISON).unwrap();
+        assert_eq!(recorded["method"], cfg.method.name, "the record is of the shipped demo's method");
+    }
 }

@@ -113,15 +113,33 @@ impl FbaNet {
     /// `decoder{1,2,3}` of up types 0, 1, 2, each with `cm.activation_head`, `cm.bn_head`,
     /// `f_mlp.0`, `b_mlp.0`), for [`crate::pytorch`].
     pub fn pytorch_source(path: &str) -> Option<Source> {
+        Self::pytorch_source_of(path, false)
+    }
+
+    /// [`FbaNet::pytorch_source`] for single-decoder FBA-Net (`train_fba.py` at commit
+    /// `6a10956`), whose one decoder is `decoder` rather than `decoder1`.
+    pub fn pytorch_source_single(path: &str) -> Option<Source> {
+        Self::pytorch_source_of(path, true)
+    }
+
+    fn pytorch_source_of(path: &str, single: bool) -> Option<Source> {
+        let decoder_key = |d: &str| -> Option<String> {
+            let d: usize = d.parse().ok()?;
+            if single {
+                (d == 0).then(|| "decoder".to_string())
+            } else {
+                Some(format!("decoder{}", d + 1))
+            }
+        };
         let s: Vec<&str> = path.splitn(4, '.').collect();
         match s.as_slice() {
             ["vnet", "encoder", rest @ ..] => vnet_part_key(&rest.join("."), false).map(|k| Source::plain(format!("encoder.{k}"))),
             ["vnet", "decoders", d, rest] => {
-                let d: usize = d.parse().ok()?;
-                vnet_part_key(rest, d == 0).map(|k| Source::plain(format!("decoder{}.{k}", d + 1)))
+                let decoder = decoder_key(d)?;
+                vnet_part_key(rest, *d == "0").map(|k| Source::plain(format!("{decoder}.{k}")))
             }
             ["contrast", d, layer, p] => {
-                let decoder = format!("decoder{}", d.parse::<usize>().ok()? + 1);
+                let decoder = decoder_key(d)?;
                 match *layer {
                     "conv" => Some(Source::plain(format!("{decoder}.cm.activation_head.{p}"))),
                     "norm" => Some(linear_or_norm(&format!("{decoder}.cm.bn_head"), p, false)),

@@ -18,4 +18,4 @@ pub use proj_unet::{ProjUNet, ProjUNetConfig, PROJ_STRIDE};
 pub use segmenter::{two_class, Segmenter};
 pub use unet::{UNet, UNetConfig, UNetOutput};
 pub use vae::{Vae, VaeConfig, VaeOutput};
-pub use vnet::{UpKind, VDecoder, VEncoder, VNet, VNetConfig, VNetOutput};
+pub use vnet::{is_flat_vnet_state, UpKind, VDecoder, VEncoder, VNet, VNetConfig, VNetOutput};

@@ -277,6 +277,23 @@ impl VNet {
             _ => None,
         }
     }
+
+    /// Where each parameter of a one-decoder V-Net is in a state dict of UA-MT's flat layout
+    /// (`networks/vnet.py`: `block_one.conv.0.weight`, …, `out_conv.weight`, no `encoder` or
+    /// `decoder1` prefix).
+    pub fn pytorch_source_flat(path: &str, up_types: &[usize]) -> Option<Source> {
+        let s: Vec<&str> = path.splitn(3, '.').collect();
+        match s.as_slice() {
+            ["encoder", a, b] => vnet_part_key(&format!("{a}.{b}"), false).map(Source::plain),
+            ["decoders", "0", rest] => vnet_part_key(rest, *up_types.first()? == 0).map(Source::plain),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a V-Net state dict is in UA-MT's flat layout (see [`VNet::pytorch_source_flat`]).
+pub fn is_flat_vnet_state(keys: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
+    keys.into_iter().any(|k| k.as_ref().starts_with("block_one."))
 }
 
 #[cfg(test)]

@@ -30,8 +30,9 @@ pub struct EvalConfig {
     pub units: String,
     /// 3-D networks: sliding-window stride `[H, W, D]` (UA-MT: 18 × 18 × 4).
     pub stride: Vec<usize>,
-    /// 3-D networks: `average` the overlapping windows (UA-MT) or weight them by a `gaussian`
-    /// centred on each window (nnU-Net).
+    /// 3-D networks: `average` the overlapping windows (UA-MT) or weight them by a Gaussian
+    /// centred on each window: `gaussian_monai` (or `gaussian`; centre `(n − 1)/2`) or
+    /// `gaussian_nnunet` (centre `n // 2`); see `sliding_window`.
     pub blend: String,
     /// 3-D networks: windows per forward pass.
     pub window_batch: usize,
@@ -55,7 +56,7 @@ impl EvalConfig {
     /// Checks the values that need no other section (strides and windows are checked for 3-D
     /// networks only).
     pub fn check(&self) -> Result<(), ConfigError> {
-        one_of("eval.blend", &self.blend, &["average", "gaussian"])?;
+        one_of("eval.blend", &self.blend, &["average", "gaussian", "gaussian_monai", "gaussian_nnunet"])?;
         one_of("eval.units", &self.units, &["header", "voxels"])?;
         one_of("eval.convention", &self.convention, &semiseg_metrics::Convention::NAMES)?;
         one_of("eval.resolution", &self.resolution, &["original", "network"])?;

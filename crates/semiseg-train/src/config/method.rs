@@ -41,6 +41,17 @@ pub struct MethodConfig {
     pub sharpen_temperature: f64,
     /// CAML: labeled voxels drawn from the memory bank per class.
     pub memory_per_class: usize,
+    /// CAML: what a case's memory slot keeps of its correctly predicted voxels: `per_case`, at
+    /// most `memory_per_class` per class drawn at random (every case then weighs the same in
+    /// a draw), or `all` of them (the reference, `utils/feature_memory.py`: a draw is uniform
+    /// over all stored voxels, so cases with large atria weigh more; up to a million rows a case).
+    pub memory_store: String,
+    /// CAML: how model A's labeled feature rows are read: `voxel` (one row per voxel, the
+    /// features across channels, as for model V) or `reference` (`train_caml.py` reads
+    /// `labeled_features_a.view(-1, C)` without the permute it applies to model V: row `r` is
+    /// the `r`-th run of C values of the `[B, C, H, W, D]` tensor, i.e. C voxels along D of one
+    /// channel).
+    pub memory_rows_a: String,
     /// CAML: unlabeled voxels kept per pseudo-class (most confident first).
     pub unlabeled_per_class: usize,
     /// CAML: temperature of the omni-correlation softmax.
@@ -67,6 +78,8 @@ impl Default for MethodConfig {
             weighted_bce: false,
             sharpen_temperature: 0.1,
             memory_per_class: 256,
+            memory_store: "per_case".into(),
+            memory_rows_a: "voxel".into(),
             unlabeled_per_class: 12_800,
             correlation_temperature: 0.1,
             normalize_features: false,
@@ -95,6 +108,8 @@ impl MethodConfig {
     pub fn check(&self) -> Result<(), ConfigError> {
         one_of("method.name", &self.name, &NAMES)?;
         one_of("method.cps_init", &self.cps_init, &["default", "kaiming_xavier"])?;
+        one_of("method.memory_store", &self.memory_store, &["per_case", "all"])?;
+        one_of("method.memory_rows_a", &self.memory_rows_a, &["voxel", "reference"])?;
         if self.rampup_epoch == 0 {
             return bad("method.rampup_epoch", "0".into(), "at least 1 iteration per ramp-up epoch");
         }

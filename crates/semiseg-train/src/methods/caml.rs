@@ -60,10 +60,12 @@ fn argmax_per_voxel(probs: &[f32], batch: usize, classes: usize) -> Vec<(usize, 
     out
 }
 
-/// Rows `indices` of voxel features `[B, F, ...]` seen as `[B·V, F]`.
-fn feature_rows(features: &Tensor<5>, indices: &[usize]) -> Tensor<2> {
+/// Rows `indices` of voxel features `[B, F, ...]` seen as `[B·V, F]`: one row per voxel, or with
+/// `reference_view` the reference's quirk for model A's memory, the `[B, F, ...]` values read
+/// as rows of F without moving the channel axis last (see `method.memory_rows_a`).
+fn feature_rows(features: &Tensor<5>, indices: &[usize], reference_view: bool) -> Tensor<2> {
     let f = features.dims()[1];
-    let rows = features.clone().permute([0, 2, 3, 4, 1]).reshape([-1, f as i32]);
+    let rows = if reference_view { features.clone() } else { features.clone().permute([0, 2, 3, 4, 1]) }.reshape([-1, f as i32]);
     let idx = Tensor::<1, Int>::from_data(TensorData::new(indices.iter().map(|&i| i as i64).collect::<Vec<_>>(), [indices.len()]), &features.device());
     rows.select(0, idx)
 }
@@ -101,12 +103,13 @@ impl CamlMethod {
             let mut per_class = Vec::with_capacity(classes);
             for c in 0..classes {
                 let correct: Vec<usize> = (i * voxels..(i + 1) * voxels).filter(|&v| truth[v] == c && pred_v[v].0 == c && pred_a[v].0 == c).collect();
-                let kept = subsample(&correct, self.cfg.method.memory_per_class, rng);
+                let kept = if self.cfg.method.memory_store == "all" { correct } else { subsample(&correct, self.cfg.method.memory_per_class, rng) };
                 if kept.is_empty() {
                     per_class.push(Rows::default());
                     continue;
                 }
-                let rows = (proj_v.forward(on_plain_device(feature_rows(features.0, &kept))) + proj_a.forward(on_plain_device(feature_rows(features.1, &kept)))) / 2.0;
+                let reference_a = self.cfg.method.memory_rows_a == "reference";
+                let rows = (proj_v.forward(on_plain_device(feature_rows(features.0, &kept, false))) + proj_a.forward(on_plain_device(feature_rows(features.1, &kept, reference_a)))) / 2.0;
                 per_class.push(Rows { values: rows.into_data().try_into_vec::<f32>().expect("f32 rows"), count: kept.len() });
             }
             self.memory.store(case, per_class);
@@ -132,11 +135,17 @@ impl CamlMethod {
             let mut of_class: Vec<usize> = (0..agreeing.len()).filter(|&r| pred_v[agreeing[r]].0 == c).collect();
             of_class.sort_by(|&a, &b| pred_v[agreeing[b]].1.total_cmp(&pred_v[agreeing[a]].1));
             of_class.truncate(m.unlabeled_per_class);
-            selected.extend(of_class);
+            // the reference correlates a pseudo-class only when it has more than one voxel
+            if of_class.len() > 1 {
+                selected.extend(of_class);
+            }
+        }
+        if selected.is_empty() {
+            return None;
         }
         let net = &self.model.net;
         let device = features.0.device();
-        let head = |proj: &MlpHead, pred: &MlpHead, f: &Tensor<5>| pred.forward(proj.forward(feature_rows(f, &agreeing)));
+        let head = |proj: &MlpHead, pred: &MlpHead, f: &Tensor<5>| pred.forward(proj.forward(feature_rows(f, &agreeing, false)));
         let pick = Tensor::<1, Int>::from_data(TensorData::new(selected.iter().map(|&i| i as i64).collect::<Vec<_>>(), [selected.len()]), &device);
         let u_v = head(&net.projection_head1, &net.prediction_head1, features.0).select(0, pick.clone());
         let u_a = head(&net.projection_head2, &net.prediction_head2, features.1).select(0, pick);
@@ -189,5 +198,22 @@ impl Method<5> for CamlMethod {
         self.model.restore(parts, "net", "optim")?;
         self.memory = MemoryBank::from_bytes(&find(parts, "memory")?.bytes)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_a_rows_can_be_read_as_the_reference_views_them() {
+        // [1, 2, 1, 1, 3]: channel 0 holds 0 1 2, channel 1 holds 10 11 12
+        let device = Device::flex();
+        let x = Tensor::<5>::from_data(TensorData::new(vec![0.0f32, 1.0, 2.0, 10.0, 11.0, 12.0], [1, 2, 1, 1, 3]), &device);
+        let rows = |reference| feature_rows(&x, &[0, 1, 2], reference).into_data().iter::<f32>().collect::<Vec<f32>>();
+        // one row per voxel: (channel 0, channel 1)
+        assert_eq!(rows(false), vec![0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
+        // `view(-1, 2)` of the channel-first values: runs of two along the last axis
+        assert_eq!(rows(true), vec![0.0, 1.0, 2.0, 10.0, 11.0, 12.0]);
     }
 }

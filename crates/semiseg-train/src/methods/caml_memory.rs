@@ -4,9 +4,10 @@
 //! `per_class` rows of each class at random without replacement (a class with fewer rows is left
 //! out), background rows first.
 //!
-//! Each slot keeps at most `per_class` rows per class, drawn uniformly among the case's correct
-//! voxels (the reference keeps all of them, up to a million per case; the reference's own note
-//! calls subsampling at insert time safe). Rows are computed only for the kept voxels: the
+//! With `method.memory_store = "per_case"` each slot keeps at most `per_class` rows per class,
+//! drawn uniformly among the case's correct voxels, so every case weighs the same in a draw;
+//! `"all"` keeps every one of them as the reference does (up to a million per case), so a draw
+//! is uniform over all stored voxels. Rows are computed only for the kept voxels: the
 //! projection heads run in evaluation mode, where each row is independent of the others.
 
 use rand::seq::index::sample;
