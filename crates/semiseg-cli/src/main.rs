@@ -35,6 +35,8 @@ enum Command {
     Predict(cmd::predict::Args),
     /// Make a run from a PyTorch checkpoint of the reference code (V-Net / MC-Net+, CAML, FBA-Net).
     Import(cmd::import::Args),
+    /// Write a run's network as a PyTorch state dict under the reference code's key names (.pth or .safetensors).
+    Export(cmd::export::Args),
     /// Draw loss and validation curves and prediction overlays of a run (PNG in <run>/plots/).
     Report(cmd::report::Args),
     /// Inspect and convert datasets (PNG/JPG folders, NIfTI, nnU-Net/MSD, SSL4MIS/UA-MT h5, NPY).
@@ -59,6 +61,7 @@ fn main() {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Import(a) => cmd::import::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Data(a) => cmd::data::run(a),
         Command::Metrics(a) => cmd::metrics::run(a),

@@ -8,6 +8,8 @@
 //! * [`precision`]: mixed precision on GPUs (convolutions in f16 / bf16).
 //! * [`import`]: weights from PyTorch and others, matched by order.
 //! * [`draws`]: every random draw of a training step, replayable from a reference script.
+//! * [`pytorch`], [`pytorch_export`]: PyTorch state dicts in (by key map) and out (`.pth`,
+//!   `.safetensors`).
 //! * [`params`]: trainable parameter counts, comparable with PyTorch's
 //!   `sum(p.numel() for p in model.parameters())` (Burn's `num_params` also counts BatchNorm
 //!   running statistics).
@@ -24,5 +26,6 @@ pub mod init;
 pub mod params;
 pub mod precision;
 pub mod pytorch;
+pub mod pytorch_export;
 
 pub use burn;

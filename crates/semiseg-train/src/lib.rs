@@ -11,6 +11,7 @@
 //! * [`trainer`]: the loop, validation, checkpoints, resume; [`run_lock`]: one writer per run
 //!   directory.
 //! * [`doctor`]: one training step on the CPU and on a GPU, compared tensor by tensor.
+//! * [`import`], [`export`]: runs from and networks to the reference code's PyTorch state dicts.
 //! * [`infer`], [`evaluate`]: prediction of whole images / volumes and their scores;
 //!   [`sliding_window`]: whole volumes through a 3-D network, window by window (UA-MT).
 
@@ -21,6 +22,7 @@ pub mod diffusion;
 pub mod doctor;
 pub mod ema;
 pub mod evaluate;
+pub mod export;
 pub mod import;
 pub mod infer;
 pub mod loss_scale;

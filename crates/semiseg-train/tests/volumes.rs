@@ -213,3 +213,52 @@ fn a_pytorch_checkpoint_becomes_a_run_that_predicts_like_pytorch() {
     let e = semiseg_train::import::import_run(&cfg, &fixtures.join("caml.pth"), None, &RunDir(d.path().join("x")), "last").unwrap_err();
     assert!(e.contains("3-D networks"), "{e}");
 }
+
+#[test]
+fn an_imported_run_exports_the_state_dict_it_came_from() {
+    use semiseg_nn::pytorch::read_state_dict;
+    use semiseg_train::export::{state_from_parts, write_state, Layout};
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../semiseg-nn/tests/fixtures/pth");
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        ("caml", "caml", "[0]", "caml.pth", Layout::Split),
+        ("fbanet", "fbanet", "[0, 1, 2]", "fbanet_plus.pth", Layout::Split),
+        ("fbanet", "fbanet", "[0]", "fbanet.pth", Layout::Split),
+        ("vnet", "mcnet", "[0, 1, 2]", "mcnet_plus.pth", Layout::Split),
+        ("vnet", "supervised", "[0]", "vnet_uamt.pth", Layout::Flat),
+    ];
+    for (model, method, up, pth, layout) in cases {
+        let cfg = config(d.path(), model, method, up);
+        let run = RunDir(d.path().join(pth));
+        semiseg_train::import::import_run(&cfg, &fixtures.join(pth), None, &run, "last").unwrap();
+        let (_, parts) = semiseg_train::checkpoint::load(&run.checkpoint("last")).unwrap();
+        let exported = state_from_parts(&cfg, &parts, layout).unwrap();
+        let original = read_state_dict(&fixtures.join(pth), None).unwrap();
+        assert_eq!(exported.floats.tensors, original.tensors, "{pth}: export(import(file)) is the file's float tensors, key for key");
+        let norms = original.tensors.keys().filter(|k| k.ends_with(".running_mean")).count();
+        assert_eq!(exported.counters.len(), norms, "{pth}: a num_batches_tracked per BatchNorm");
+        // the written files read back the same
+        let out = d.path().join(format!("{pth}.out.pth"));
+        write_state(&exported, "pth", &out).unwrap();
+        assert_eq!(read_state_dict(&out, None).unwrap().tensors, original.tensors, "{pth}: written .pth");
+        let st = d.path().join(format!("{pth}.safetensors"));
+        write_state(&exported, "safetensors", &st).unwrap();
+        let bytes = std::fs::read(&st).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(file.len(), original.tensors.len() + norms, "{pth}: every tensor in the .safetensors");
+        for (key, (shape, values)) in &original.tensors {
+            let t = file.tensor(key).unwrap();
+            assert_eq!(t.shape(), shape.as_slice(), "{pth}: {key}");
+            let got: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+            assert_eq!(&got, values, "{pth}: {key}");
+        }
+    }
+    // no half-written file is left behind, and other networks are refused by name
+    assert!(std::fs::read_dir(d.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".partial")));
+    let mut cfg = config(d.path(), "vnet", "mcnet", "[0, 1, 2]");
+    let (_, parts) = semiseg_train::checkpoint::load(&RunDir(d.path().join("mcnet_plus.pth")).checkpoint("last")).unwrap();
+    let e = state_from_parts(&cfg, &parts, Layout::Flat).unwrap_err();
+    assert!(e.contains("one decoder"), "{e}");
+    cfg.model.name = "unet2d".into();
+    assert!(state_from_parts(&cfg, &parts, Layout::Split).unwrap_err().contains("3-D networks"));
+}

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod data;
 pub mod doctor;
 pub mod eval;
+pub mod export;
 pub mod import;
 pub mod metrics;
 mod overlay;
