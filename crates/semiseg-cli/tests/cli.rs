@@ -254,6 +254,15 @@ fn import_a_pytorch_checkpoint_then_predict_a_volume_in_its_geometry() {
     std::fs::write(&bad, b"not a checkpoint").unwrap();
     let o = semiseg(&["import", bad.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", d.path().join("r2").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("bad.pth"), "{}", text(&o));
+    // and back out: the file semiseg writes is the one it read
+    let back = d.path().join("back.pth");
+    let o = semiseg(&["export", run.to_str().unwrap(), "--checkpoint", "last", "--out", back.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o).contains("strict=True"), "{}", text(&o));
+    let (a, b) = (semiseg_nn::pytorch::read_state_dict(&pth, None).unwrap(), semiseg_nn::pytorch::read_state_dict(&back, None).unwrap());
+    assert_eq!(a.tensors, b.tensors);
+    // a checkpoint that is not there is named
+    let o = semiseg(&["export", run.to_str().unwrap(), "--out", d.path().join("x.pth").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("best.ckpt"), "{}", text(&o));
 }
 
 #[test]
