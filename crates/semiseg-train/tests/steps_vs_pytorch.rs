@@ -1,7 +1,7 @@
 //! Whole training steps against PyTorch: each SSL4MIS 2-D method (supervised, mean teacher,
 //! UA-MT, CCT, CPS; `tests/fixtures/steps/gen.py`) and each V-Net method (supervised, mean
 //! teacher, UA-MT from UA-MT's LA scripts, MC-Net+ from MC-Net's, FBA-Net+ from FBA-Net's
-//! `train_3d.py`; `gen_volume.py`) takes two
+//! `train_3d.py`, single-decoder FBA-Net from its `train_fba.py`; `gen_volume.py`) takes two
 //! consecutive steps here (`semiseg_train::step::take_step`, what the
 //! trainer runs) from the same weights, batches and random draws as the restated reference
 //! scripts: forward of every network, every loss term,
@@ -72,10 +72,11 @@ fn arrays(file: &str, shapes: &[Vec<usize>]) -> Vec<Array> {
     out
 }
 
-/// semiseg's name of the fixture's method (`vnet_ua_mt` → `ua_mt`).
+/// semiseg's name of the fixture's method (`vnet_ua_mt` → `ua_mt`, `fbanet_single` → `fbanet`).
 fn method_name(s: &Value) -> &str {
     let name = s["method"].as_str().unwrap();
-    name.strip_prefix("vnet_").unwrap_or(name)
+    let name = name.strip_prefix("vnet_").unwrap_or(name);
+    name.strip_suffix("_single").unwrap_or(name)
 }
 
 /// The run configuration of the fixture's settings.
@@ -332,4 +333,9 @@ fn mcnet_step_matches_pytorch() {
 #[test]
 fn fbanet_plus_step_matches_pytorch() {
     whole_steps_agree::<5, Contrastive>("fbanet");
+}
+
+#[test]
+fn single_decoder_fbanet_step_matches_pytorch() {
+    whole_steps_agree::<5, Contrastive>("fbanet_single");
 }
