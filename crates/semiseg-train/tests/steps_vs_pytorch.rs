@@ -1,7 +1,8 @@
 //! Whole training steps against PyTorch: each SSL4MIS 2-D method (supervised, mean teacher,
 //! UA-MT, CCT, CPS; `tests/fixtures/steps/gen.py`) and each V-Net method (supervised, mean
 //! teacher, UA-MT from UA-MT's LA scripts, MC-Net+ from MC-Net's, FBA-Net+ from FBA-Net's
-//! `train_3d.py`, single-decoder FBA-Net from its `train_fba.py`; `gen_volume.py`) takes two
+//! `train_3d.py`, single-decoder FBA-Net from its `train_fba.py`; `gen_volume.py`), and MGCC
+//! (its `train.py` and `MGCC.py`; `gen_mgcc.py`) takes two
 //! consecutive steps here (`semiseg_train::step::take_step`, what the
 //! trainer runs) from the same weights, batches and random draws as the restated reference
 //! scripts: forward of every network, every loss term,
@@ -34,7 +35,7 @@ use semiseg_train::config::Config;
 use semiseg_train::loss_scale::LossScale;
 use semiseg_train::losses::one_hot_nd;
 use semiseg_train::methods::backbone::vnet_config;
-use semiseg_train::methods::{build, build_volume, fbanet_config, unet_config, DeviceBatch, Method};
+use semiseg_train::methods::{build, build_volume, fbanet_config, mgcc_config, unet_config, DeviceBatch, Method};
 use semiseg_train::step::take_step;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -87,6 +88,8 @@ fn config(s: &Value) -> Config {
     let start = if method == "mean_teacher" && !volume { 1000 } else { 0 };
     let model = if volume {
         format!("name = {}\nfilters = {}\nup_types = {}\ncontrast_dim = {}", s["model"], s["filters"], s["up_types"], s["contrast_dim"])
+    } else if s["model"] == "mgcc" {
+        format!("name = \"mgcc\"\ndim_mult = 1\nwidth = {}\nperturb_all_levels = true\nshared_noise = true", s["widths"][0].as_f64().unwrap() / 16.0)
     } else {
         format!("name = \"unet2d\"\nwidth = {}", s["widths"][0].as_f64().unwrap() / 16.0)
     };
@@ -94,7 +97,7 @@ fn config(s: &Value) -> Config {
     let text = format!(
         r#"
         [data]
-        channels = 1
+        channels = {channels}
         patch = {patch:?}
         augment = "{augment}"
         [model]
@@ -126,6 +129,7 @@ fn config(s: &Value) -> Config {
         labeled = s["labeled"],
         lr = s["lr"],
         augment = if volume { "crop" } else { "ssl4mis" },
+        channels = s["channels"].as_u64().unwrap_or(1),
         patch = vec![s["size"].as_u64().unwrap(); if volume { 3 } else { 2 }],
     );
     Config::from_toml(&text, "whole-step test", &[]).unwrap_or_else(|e| panic!("{e}"))
@@ -165,6 +169,18 @@ impl Family<5> for Volumetric {
     }
 }
 
+struct Mgcc;
+
+impl Family<4> for Mgcc {
+    type Net = semiseg_nn::nets::Mgcc;
+    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<4>> {
+        build(cfg, device)
+    }
+    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> Self::Net {
+        mgcc_config(cfg).init(device)
+    }
+}
+
 struct Contrastive;
 
 impl Family<5> for Contrastive {
@@ -182,7 +198,11 @@ impl Family<5> for Contrastive {
 fn batch<const D: usize>(s: &Value, k: usize, device: &Device) -> DeviceBatch<D> {
     let labeled = s["labeled"].as_u64().unwrap() as usize;
     let (classes, size) = (s["classes"].as_u64().unwrap() as usize, s["size"].as_u64().unwrap() as usize);
-    let prefix = if D == 5 { "vnet_" } else { "" };
+    let prefix = match s["model"].as_str() {
+        Some("vnet" | "fbanet") => "vnet_",
+        Some("mgcc") => "mgcc_",
+        _ => "",
+    };
     let mut images = npy_tensor::<D>(&dir(), &format!("{prefix}x{k}"), device);
     if method_name(s) == "supervised" {
         images = images.narrow(0, 0, labeled);
@@ -338,4 +358,9 @@ fn fbanet_plus_step_matches_pytorch() {
 #[test]
 fn single_decoder_fbanet_step_matches_pytorch() {
     whole_steps_agree::<5, Contrastive>("fbanet_single");
+}
+
+#[test]
+fn mgcc_step_matches_pytorch() {
+    whole_steps_agree::<4, Mgcc>("mgcc");
 }

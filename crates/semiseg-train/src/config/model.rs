@@ -15,7 +15,7 @@ pub struct ModelConfig {
     pub name: String,
     /// Output classes including background.
     pub classes: usize,
-    /// Width multiplier of the feature widths (unet2d).
+    /// Width multiplier of the feature widths (unet2d; mgcc: of CMU-Net's base width 16).
     pub width: f64,
     /// ProjUNet widths are 64..1024 divided by this (CLCC: 4).
     pub feature_scale: usize,

@@ -42,17 +42,22 @@ pub struct MgccMethod {
     cfg: Config,
 }
 
+/// The MGCC network the config describes (`model.width` scales CMU-Net's base width of 16,
+/// 1 unless a test wants a small network).
+pub fn mgcc_config(cfg: &Config) -> MgccConfig {
+    let m = &cfg.model;
+    MgccConfig::new()
+        .with_in_channels(cfg.data.channels)
+        .with_dim_mult(m.dim_mult)
+        .with_base_width(((16.0 * m.width).round() as usize).max(1))
+        .with_perturb_all_levels(m.perturb_all_levels)
+        .with_shared_noise(m.shared_noise)
+}
+
 impl MgccMethod {
     /// Builds the network and optimizer.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        let m = &cfg.model;
-        let net = MgccConfig::new()
-            .with_in_channels(cfg.data.channels)
-            .with_dim_mult(m.dim_mult)
-            .with_perturb_all_levels(m.perturb_all_levels)
-            .with_shared_noise(m.shared_noise)
-            .init(device);
-        Self { model: Trained::with_net(net, cfg), cfg: cfg.clone() }
+        Self { model: Trained::with_net(mgcc_config(cfg).init(device), cfg), cfg: cfg.clone() }
     }
 }
 

@@ -24,7 +24,7 @@ pub use mcnet::{mcnet_terms, McNet};
 pub use clcc::{clcc_consistency, Clcc};
 pub use cps::{cps_loss, Cps};
 pub use mean_teacher::{mean_teacher_loss, teacher_consistency, MeanTeacher};
-pub use mgcc::{mgcc_bce_dice, mgcc_loss, MgccMethod};
+pub use mgcc::{mgcc_bce_dice, mgcc_config, mgcc_loss, MgccMethod};
 pub use supervised::Supervised;
 pub use ua_mt::{ua_mt_consistency, UaMt, PASSES};
 
