@@ -2,7 +2,9 @@
 //! UA-MT, CCT, CPS; `tests/fixtures/steps/gen.py`) and each V-Net method (supervised, mean
 //! teacher, UA-MT from UA-MT's LA scripts, MC-Net+ from MC-Net's, FBA-Net+ from FBA-Net's
 //! `train_3d.py`, single-decoder FBA-Net from its `train_fba.py`; `gen_volume.py`), and MGCC
-//! (its `train.py` and `MGCC.py`; `gen_mgcc.py`) takes two
+//! (its `train.py` and `MGCC.py`; `gen_mgcc.py`) and CLCC (its `utils/run.py`, the last step of
+//! its contrastive phase and the first of its consistency phase, with SGD in place of its AdamW,
+//! whose division by each gradient's size turns rounding noise into steps; `gen_clcc.py`) takes two
 //! consecutive steps here (`semiseg_train::step::take_step`, what the
 //! trainer runs) from the same weights, batches and random draws as the restated reference
 //! scripts: forward of every network, every loss term,
@@ -12,7 +14,7 @@
 //! 1e-3 of the tensor's largest change plus the f32 rounding of the values (the change is what a wrong gradient, learning rate or
 //! EMA factor would spoil; the weights themselves barely move in two steps).
 //!
-//! MC-Net+'s and FBA-Net+'s steps are ill-conditioned in f32 (saturated softmax, the 10th powers of its
+//! MC-Net+'s, FBA-Net+'s and CLCC's steps are ill-conditioned in f32 (saturated softmax, the 10th powers of its
 //! sharpening): PyTorch's own f32 result strays from its f64 one by up to 0.15 % of a weight's
 //! change, more than the tolerance above. There the reference is PyTorch's f64 step, and each
 //! tensor may also be off by ten times PyTorch's own f32 error (the factor `semiseg doctor` gives
@@ -35,7 +37,7 @@ use semiseg_train::config::Config;
 use semiseg_train::loss_scale::LossScale;
 use semiseg_train::losses::one_hot_nd;
 use semiseg_train::methods::backbone::vnet_config;
-use semiseg_train::methods::{build, build_volume, fbanet_config, mgcc_config, unet_config, DeviceBatch, Method};
+use semiseg_train::methods::{build, build_volume, fbanet_config, mgcc_config, projunet_config, unet_config, DeviceBatch, Method};
 use semiseg_train::step::take_step;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -80,20 +82,36 @@ fn method_name(s: &Value) -> &str {
     name.strip_suffix("_single").unwrap_or(name)
 }
 
+/// The `[model]` lines of the fixture's network.
+fn model_section(s: &Value) -> String {
+    match s["model"].as_str() {
+        Some("vnet" | "fbanet") => format!("name = {}\nfilters = {}\nup_types = {}\ncontrast_dim = {}", s["model"], s["filters"], s["up_types"], s["contrast_dim"]),
+        Some("mgcc") => format!("name = \"mgcc\"\ndim_mult = 1\nwidth = {}\nperturb_all_levels = true\nshared_noise = true", s["widths"][0].as_f64().unwrap() / 16.0),
+        Some("projunet") => format!("name = \"projunet\"\nfeature_scale = {}", s["feature_scale"]),
+        _ => format!("name = \"unet2d\"\nwidth = {}", s["widths"][0].as_f64().unwrap() / 16.0),
+    }
+}
+
+/// The optimizer and schedule lines of the fixture's reference: CLCC's once-per-epoch cosine
+/// (with SGD in place of its AdamW, see gen_clcc.py), SGD with a step / constant schedule (V-Net
+/// family) or SSL4MIS's poly.
+fn optimizer_section(s: &Value) -> String {
+    match (s["model"].as_str(), s["schedule"].as_str()) {
+        (Some("projunet"), _) => format!(
+            "optimizer = \"sgd\"\nmomentum = 0.9\nweight_decay = {}\nschedule = \"cosine_clcc\"\nwarmup = {}\nlr_epoch = {}",
+            s["weight_decay"], s["warmup"], s["lr_epoch"]
+        ),
+        (_, Some(schedule)) => format!("optimizer = \"sgd\"\nmomentum = 0.9\nweight_decay = 1e-4\nschedule = \"{schedule}\""),
+        _ => format!("optimizer = \"sgd\"\nmomentum = 0.9\nweight_decay = 1e-4\nschedule = \"poly\"\npoly_lag = {}", s["poly_lag"]),
+    }
+}
+
 /// The run configuration of the fixture's settings.
 fn config(s: &Value) -> Config {
     let method = method_name(s);
     let volume = s["model"] == "vnet" || s["model"] == "fbanet";
-    // SSL4MIS's 2-D mean teacher adds its consistency from iteration 1000 on
+    // SSL4MIS's 2-D mean teacher adds its consistency from iteration 0 on only after 1000
     let start = if method == "mean_teacher" && !volume { 1000 } else { 0 };
-    let model = if volume {
-        format!("name = {}\nfilters = {}\nup_types = {}\ncontrast_dim = {}", s["model"], s["filters"], s["up_types"], s["contrast_dim"])
-    } else if s["model"] == "mgcc" {
-        format!("name = \"mgcc\"\ndim_mult = 1\nwidth = {}\nperturb_all_levels = true\nshared_noise = true", s["widths"][0].as_f64().unwrap() / 16.0)
-    } else {
-        format!("name = \"unet2d\"\nwidth = {}", s["widths"][0].as_f64().unwrap() / 16.0)
-    };
-    let schedule = if volume { format!("schedule = \"{}\"", s["schedule"].as_str().unwrap()) } else { format!("schedule = \"poly\"\npoly_lag = {}", s["poly_lag"]) };
     let text = format!(
         r#"
         [data]
@@ -110,29 +128,32 @@ fn config(s: &Value) -> Config {
         ema_decay = {ema}
         consistency_start = {start}
         sharpen_temperature = 0.1
+        contrast_until = {contrast_until}
+        temperature = {temperature}
         [train]
         iterations = {iterations}
         batch = {batch}
         labeled_batch = {labeled}
-        optimizer = "sgd"
         lr = {lr}
-        momentum = 0.9
-        weight_decay = 1e-4
-        {schedule}
+        {optimizer}
         "#,
+        model = model_section(s),
+        optimizer = optimizer_section(s),
+        channels = s["channels"].as_u64().unwrap_or(1),
+        patch = vec![s["size"].as_u64().unwrap(); if volume { 3 } else { 2 }],
+        augment = if volume { "crop" } else { "ssl4mis" },
         classes = s["classes"],
-        consistency = s["consistency"],
-        rampup = s["rampup"],
-        ema = s["ema_decay"],
+        consistency = s["consistency"].as_f64().unwrap_or(1.0),
+        rampup = s["rampup"].as_f64().unwrap_or(0.0),
+        ema = s["ema_decay"].as_f64().unwrap_or(0.99),
+        contrast_until = s["contrast_until"].as_u64().unwrap_or(0),
+        temperature = s["temperature"].as_f64().unwrap_or(0.07),
         iterations = s["iterations"],
         batch = s["batch"],
         labeled = s["labeled"],
         lr = s["lr"],
-        augment = if volume { "crop" } else { "ssl4mis" },
-        channels = s["channels"].as_u64().unwrap_or(1),
-        patch = vec![s["size"].as_u64().unwrap(); if volume { 3 } else { 2 }],
     );
-    Config::from_toml(&text, "whole-step test", &[]).unwrap_or_else(|e| panic!("{e}"))
+    Config::from_toml(&text, "whole-step test", &[]).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
 fn network_shapes(s: &Value, net: &str) -> Vec<Vec<usize>> {
@@ -181,6 +202,18 @@ impl Family<4> for Mgcc {
     }
 }
 
+struct Projection;
+
+impl Family<4> for Projection {
+    type Net = semiseg_nn::nets::ProjUNet;
+    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<4>> {
+        build(cfg, device)
+    }
+    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> Self::Net {
+        projunet_config(cfg).init(device)
+    }
+}
+
 struct Contrastive;
 
 impl Family<5> for Contrastive {
@@ -201,6 +234,7 @@ fn batch<const D: usize>(s: &Value, k: usize, device: &Device) -> DeviceBatch<D>
     let prefix = match s["model"].as_str() {
         Some("vnet" | "fbanet") => "vnet_",
         Some("mgcc") => "mgcc_",
+        Some("projunet") => "clcc_",
         _ => "",
     };
     let mut images = npy_tensor::<D>(&dir(), &format!("{prefix}x{k}"), device);
@@ -236,7 +270,8 @@ fn whole_steps_agree<const D: usize, F: Family<D>>(method: &str) {
     for (k, want) in s["steps"].as_array().unwrap().iter().enumerate() {
         let purposes: Vec<(Purpose, Vec<usize>)> =
             want["draws"].as_array().unwrap().iter().map(|d| (Purpose::from_name(d[0].as_str().unwrap()).expect("known purpose"), shape(&d[1]))).collect();
-        let drawn = arrays(&format!("{method}_draws{k}.npy"), &purposes.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>());
+        // a step without random draws (CLCC) has no draws file
+        let drawn = if purposes.is_empty() { Vec::new() } else { arrays(&format!("{method}_draws{k}.npy"), &purposes.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>()) };
         let replayed = replay(purposes.iter().map(|(p, _)| *p).zip(drawn).collect());
         let t = want["t"].as_u64().unwrap() as usize;
         let step = take_step(m.as_mut(), &batch::<D>(&s, k, &device), t, &cfg, &mut scale).unwrap_or_else(|e| panic!("{method} step {k}: {e:?}"));
@@ -279,7 +314,7 @@ fn whole_steps_agree<const D: usize, F: Family<D>>(method: &str) {
             // known to a few units in their last place
             let rounding = 4.0 * f32::EPSILON * scale;
             if err > 1e-3 * largest + rounding + slack {
-                wrong.push(format!("{}: change over two steps off by {err} (largest change {largest})", named[i]));
+                wrong.push(format!("{}: change over two steps off by {err} (largest change {largest}, PyTorch's own f32 error ×10: {slack})", named[i]));
             }
         }
         assert!(wrong.is_empty(), "{method} {net}, {} of {} checks:\n{}", wrong.len(), 2 * after.len(), wrong.join("\n"));
@@ -363,4 +398,9 @@ fn single_decoder_fbanet_step_matches_pytorch() {
 #[test]
 fn mgcc_step_matches_pytorch() {
     whole_steps_agree::<4, Mgcc>("mgcc");
+}
+
+#[test]
+fn clcc_steps_match_pytorch() {
+    whole_steps_agree::<4, Projection>("clcc");
 }

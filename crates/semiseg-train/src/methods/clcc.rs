@@ -32,11 +32,15 @@ pub struct Clcc {
     semi_supervised: bool,
 }
 
+/// The ProjUNet the config describes.
+pub fn projunet_config(cfg: &Config) -> ProjUNetConfig {
+    ProjUNetConfig::new().with_in_channels(cfg.data.channels).with_feature_scale(cfg.model.feature_scale)
+}
+
 impl Clcc {
     /// Builds the network (reference initialisation) and optimizer.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        let net = ProjUNetConfig::new().with_in_channels(cfg.data.channels).with_feature_scale(cfg.model.feature_scale).init(device);
-        Self { model: Trained::with_net(net, cfg), cfg: cfg.clone(), semi_supervised: cfg.method.name == "clcc" }
+        Self { model: Trained::with_net(projunet_config(cfg).init(device), cfg), cfg: cfg.clone(), semi_supervised: cfg.method.name == "clcc" }
     }
 
     fn supervised(&self, logits: Tensor<4>, batch: &DeviceBatch) -> Term {

@@ -21,7 +21,7 @@ pub use caml::{caml_config, CamlMethod};
 pub use cct::{cct_loss, Cct};
 pub use fbanet::{fbanet_config, FbaNetMethod};
 pub use mcnet::{mcnet_terms, McNet};
-pub use clcc::{clcc_consistency, Clcc};
+pub use clcc::{clcc_consistency, projunet_config, Clcc};
 pub use cps::{cps_loss, Cps};
 pub use mean_teacher::{mean_teacher_loss, teacher_consistency, MeanTeacher};
 pub use mgcc::{mgcc_bce_dice, mgcc_config, mgcc_loss, MgccMethod};
