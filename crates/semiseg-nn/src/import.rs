@@ -65,24 +65,40 @@ pub fn import_ordered<M: Module>(module: M, arrays: &[Array]) -> Result<M, Strin
     Ok(module)
 }
 
-struct Listed(Vec<Array>);
+struct Listed {
+    path: Vec<String>,
+    arrays: Vec<(String, Array)>,
+}
 
 impl ModuleVisitor for Listed {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let t = param.val();
         let shape = t.dims().to_vec();
-        self.0.push(Array { shape, values: t.into_data().iter::<f32>().collect() });
+        self.arrays.push((self.path.join("."), Array { shape, values: t.into_data().iter::<f32>().collect() }));
     }
 }
 
-/// Every float parameter of `module` (running statistics included), in the order
-/// [`import_ordered`] takes them: its inverse.
-pub fn export_ordered<M: Module>(module: &M) -> Vec<Array> {
+/// Every float parameter of `module` (running statistics included) with its dotted path, in the
+/// order [`import_ordered`] takes them.
+pub fn named_arrays<M: Module>(module: &M) -> Vec<(String, Array)> {
     // BatchNorm running statistics are updated lazily; `valid` folds pending updates in.
     let _ = module.valid();
-    let mut listed = Listed(Vec::new());
+    let mut listed = Listed { path: Vec::new(), arrays: Vec::new() };
     module.visit(&mut listed);
-    listed.0
+    listed.arrays
+}
+
+/// [`named_arrays`] without the names: the inverse of [`import_ordered`].
+pub fn export_ordered<M: Module>(module: &M) -> Vec<Array> {
+    named_arrays(module).into_iter().map(|(_, a)| a).collect()
 }
 
 #[cfg(test)]

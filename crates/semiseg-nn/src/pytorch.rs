@@ -72,11 +72,15 @@ fn take(state: &StateDict, src: &Source) -> Result<(Vec<usize>, Vec<f32>), Strin
         shape[0] = rows;
     }
     if src.transpose && shape.len() == 2 {
-        let (r, c) = (shape[0], shape[1]);
-        values = (0..r * c).map(|i| values[(i % r) * c + i / r]).collect();
-        shape = vec![c, r];
+        (shape, values) = transposed(&shape, &values);
     }
     Ok((shape, values))
+}
+
+/// A row-major `[r, c]` matrix as `[c, r]` (PyTorch's `Linear` weight layout and Burn's).
+pub(crate) fn transposed(shape: &[usize], values: &[f32]) -> (Vec<usize>, Vec<f32>) {
+    let (r, c) = (shape[0], shape[1]);
+    (vec![c, r], (0..r * c).map(|i| values[(i % r) * c + i / r]).collect())
 }
 
 struct ByName<'a> {

@@ -5,9 +5,9 @@
 //! `load_state_dict(strict=True)` expects. Files: `.pth` (PyTorch's zip format, read by
 //! `torch.load(..., weights_only=True)`) and `.safetensors`.
 
-use crate::pytorch::{Source, StateDict};
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::prelude::*;
+use crate::import::{named_arrays, Array};
+use crate::pytorch::{transposed, Source, StateDict};
+use burn::module::Module;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -21,63 +21,23 @@ pub struct ExportedState {
     pub counters: Vec<String>,
 }
 
-struct Collect<'a> {
-    source_of: &'a dyn Fn(&str) -> Option<Source>,
-    path: Vec<String>,
-    // key → (blocks, pieces by block index): packed tensors wait for all their blocks
-    packed: BTreeMap<String, Vec<Option<(Vec<usize>, Vec<f32>)>>>,
-    out: StateDict,
-    error: Option<String>,
-}
-
-impl ModuleVisitor for Collect<'_> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if self.error.is_some() {
-            return;
-        }
-        let name = self.path.join(".");
-        let Some(src) = (self.source_of)(&name) else {
-            self.error = Some(format!("{name}: the key map has no PyTorch name for it"));
-            return;
-        };
-        let t = param.val();
-        let (mut shape, mut values) = (t.dims().to_vec(), t.into_data().iter::<f32>().collect::<Vec<f32>>());
-        if src.transpose && shape.len() == 2 {
-            let (r, c) = (shape[0], shape[1]);
-            values = (0..r * c).map(|i| values[(i % r) * c + i / r]).collect();
-            shape = vec![c, r];
-        }
-        match src.block {
-            Some((block, blocks)) => {
-                let pieces = self.packed.entry(src.key).or_insert_with(|| vec![None; blocks]);
-                pieces[block] = Some((shape, values));
-            }
-            None => {
-                self.out.tensors.insert(src.key, (shape, values));
-            }
-        }
-    }
-}
-
 /// `module`'s parameters under the PyTorch keys `source_of` names (see
 /// [`crate::pytorch::import_state_dict`]).
 pub fn export_state_dict<M: Module>(module: &M, source_of: &dyn Fn(&str) -> Option<Source>) -> Result<ExportedState, String> {
-    // BatchNorm running statistics are updated lazily; `valid` folds pending updates in.
-    let _ = module.valid();
-    let mut c = Collect { source_of, path: Vec::new(), packed: BTreeMap::new(), out: StateDict::default(), error: None };
-    module.visit(&mut c);
-    if let Some(e) = c.error {
-        return Err(e);
+    let mut out = StateDict::default();
+    // key → pieces by block index: a packed tensor waits for all its blocks
+    let mut packed: BTreeMap<String, Vec<Option<(Vec<usize>, Vec<f32>)>>> = BTreeMap::new();
+    for (name, Array { shape, values }) in named_arrays(module) {
+        let src = source_of(&name).ok_or_else(|| format!("{name}: the key map has no PyTorch name for it"))?;
+        let (shape, values) = if src.transpose && shape.len() == 2 { transposed(&shape, &values) } else { (shape, values) };
+        match src.block {
+            Some((block, blocks)) => packed.entry(src.key).or_insert_with(|| vec![None; blocks])[block] = Some((shape, values)),
+            None => {
+                out.tensors.insert(src.key, (shape, values));
+            }
+        }
     }
-    for (key, pieces) in c.packed {
+    for (key, pieces) in packed {
         let mut shape: Option<Vec<usize>> = None;
         let mut values = Vec::new();
         for (i, piece) in pieces.into_iter().enumerate() {
@@ -91,10 +51,10 @@ pub fn export_state_dict<M: Module>(module: &M, source_of: &dyn Fn(&str) -> Opti
             });
             values.extend(v);
         }
-        c.out.tensors.insert(key, (shape.unwrap_or_default(), values));
+        out.tensors.insert(key, (shape.unwrap_or_default(), values));
     }
-    let counters = c.out.tensors.keys().filter_map(|k| k.strip_suffix(".running_mean").map(|p| format!("{p}.num_batches_tracked"))).collect();
-    Ok(ExportedState { floats: c.out, counters })
+    let counters = out.tensors.keys().filter_map(|k| k.strip_suffix(".running_mean").map(|p| format!("{p}.num_batches_tracked"))).collect();
+    Ok(ExportedState { floats: out, counters })
 }
 
 /// Writes `state` as `.safetensors` (float32 tensors, int64 counters).

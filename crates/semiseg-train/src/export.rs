@@ -8,8 +8,7 @@ use crate::config::Config;
 use crate::methods::backbone::vnet_config;
 use crate::methods::{caml_config, fbanet_config};
 use burn::prelude::*;
-use semiseg_nn::nets::{Caml, FbaNet, VNet};
-use semiseg_nn::pytorch::Source;
+use crate::import::key_map;
 use semiseg_nn::pytorch_export::{export_state_dict, write_pth, write_safetensors, ExportedState};
 use std::path::Path;
 
@@ -28,23 +27,12 @@ pub enum Layout {
 /// The predicting network of checkpoint `parts` under the reference key names.
 pub fn state_from_parts(cfg: &Config, parts: &[Part], layout: Layout) -> Result<ExportedState, String> {
     let part = NETWORK_PARTS.iter().find_map(|n| find(parts, n).ok()).ok_or("the checkpoint holds no network part ('net' or 'student')")?;
+    let source = key_map(cfg, layout == Layout::Flat)?;
     let device = Device::flex();
     match cfg.model.name.as_str() {
-        "caml" => export_state_dict(&load_module(caml_config(cfg).init(&device), part)?, &Caml::pytorch_source),
-        "fbanet" => {
-            // single-decoder FBA-Net names its decoder `decoder`, FBA-Net+ `decoder1` … `decoder3`
-            let source: fn(&str) -> Option<Source> = if cfg.model.up_types.len() == 1 { FbaNet::pytorch_source_single } else { FbaNet::pytorch_source };
-            export_state_dict(&load_module(fbanet_config(cfg).init(&device), part)?, &source)
-        }
-        "vnet" => {
-            let up = cfg.model.up_types.clone();
-            if layout == Layout::Flat && up.len() != 1 {
-                return Err(format!("UA-MT's flat layout holds one decoder; this V-Net has {} (model.up_types)", up.len()));
-            }
-            let net = load_module(vnet_config(cfg).init(&device), part)?;
-            export_state_dict(&net, &move |p| if layout == Layout::Flat { VNet::pytorch_source_flat(p, &up) } else { VNet::pytorch_source(p, &up) })
-        }
-        other => Err(format!("model.name = \"{other}\": export writes the 3-D networks (vnet, caml, fbanet), whose reference key names semiseg knows")),
+        "caml" => export_state_dict(&load_module(caml_config(cfg).init(&device), part)?, &source),
+        "fbanet" => export_state_dict(&load_module(fbanet_config(cfg).init(&device), part)?, &source),
+        _ => export_state_dict(&load_module(vnet_config(cfg).init(&device), part)?, &source),
     }
 }
 

@@ -30,7 +30,7 @@ use burn::prelude::*;
 use common::{fixtures, npy_tensor};
 use ndarray::ArrayD;
 use semiseg_nn::draws::{replay, Purpose};
-use semiseg_nn::import::{export_ordered, import_ordered, Array};
+use semiseg_nn::import::{import_ordered, named_arrays, Array};
 use semiseg_nn::nets::{FbaNet, UNet, VNet};
 use semiseg_train::checkpoint::{find, load_module, module_part};
 use semiseg_train::config::Config;
@@ -293,20 +293,19 @@ fn whole_steps_agree<const D: usize, F: Family<D>>(method: &str) {
     let parts = m.save();
     for net in &nets {
         let shapes = network_shapes(&s, net);
-        let after = export_ordered(&load_module(F::fresh_net(&cfg, net, &device), find(&parts, net).unwrap()).unwrap());
+        let after = named_arrays(&load_module(F::fresh_net(&cfg, net, &device), find(&parts, net).unwrap()).unwrap());
         // an ill-conditioned step is held to PyTorch's f64 result, within a few times the
         // distance of PyTorch's own f32 result from it
         let f32_error: Option<Vec<f32>> = s["f32_error"].get(net.as_str()).map(|e| e.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect());
         let reference = if f32_error.is_some() { "final64" } else { "final" };
         let (init, want) = (arrays(&format!("{method}_{net}_init.npy"), &shapes), arrays(&format!("{method}_{net}_{reference}.npy"), &shapes));
-        let named = names(&F::fresh_net(&cfg, net, &device));
         let mut wrong = Vec::new();
-        for (i, ((got, want), init)) in after.iter().zip(&want).zip(&init).enumerate() {
-            assert_eq!(got.shape, want.shape, "{method} {net} {}", named[i]);
+        for (i, (((name, got), want), init)) in after.iter().zip(&want).zip(&init).enumerate() {
+            assert_eq!(got.shape, want.shape, "{method} {net} {name}");
             let slack = f32_error.as_ref().map_or(0.0, |e| 10.0 * e[i]);
             let (err, scale) = gap(&got.values, &want.values);
             if err > (1e-4 * scale.max(1e-6)).max(slack) {
-                wrong.push(format!("{}: after two steps max |Δ| {err} (largest value {scale})", named[i]));
+                wrong.push(format!("{name}: after two steps max |Δ| {err} (largest value {scale})"));
             }
             let change = |a: &[f32]| a.iter().zip(&init.values).map(|(x, y)| x - y).collect::<Vec<f32>>();
             let (err, largest) = gap(&change(&got.values), &change(&want.values));
@@ -314,30 +313,11 @@ fn whole_steps_agree<const D: usize, F: Family<D>>(method: &str) {
             // known to a few units in their last place
             let rounding = 4.0 * f32::EPSILON * scale;
             if err > 1e-3 * largest + rounding + slack {
-                wrong.push(format!("{}: change over two steps off by {err} (largest change {largest}, PyTorch's own f32 error ×10: {slack})", named[i]));
+                wrong.push(format!("{name}: change over two steps off by {err} (largest change {largest}, PyTorch's own f32 error ×10: {slack})"));
             }
         }
         assert!(wrong.is_empty(), "{method} {net}, {} of {} checks:\n{}", wrong.len(), 2 * after.len(), wrong.join("\n"));
     }
-}
-
-/// Each float parameter's path, in visiting order (for messages).
-fn names<M: Module>(m: &M) -> Vec<String> {
-    struct Paths(Vec<String>, Vec<String>);
-    impl burn::module::ModuleVisitor for Paths {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.1.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.1.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, _: &burn::module::Param<Tensor<D>>) {
-            self.0.push(self.1.join("."));
-        }
-    }
-    let mut p = Paths(Vec::new(), Vec::new());
-    m.visit(&mut p);
-    p.0
 }
 
 #[test]
