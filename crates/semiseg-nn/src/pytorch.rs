@@ -42,6 +42,9 @@ pub fn read_state_dict(path: &Path, top_key: Option<&str>) -> Result<StateDict, 
     Ok(StateDict { tensors })
 }
 
+/// A network's key map: where each parameter (by its Burn path) is in a PyTorch state dict.
+pub type KeyMap = Box<dyn Fn(&str) -> Option<Source>>;
+
 /// Where one of our parameters comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {

@@ -25,8 +25,9 @@ pub struct ExportedState {
 /// [`crate::pytorch::import_state_dict`]).
 pub fn export_state_dict<M: Module>(module: &M, source_of: &dyn Fn(&str) -> Option<Source>) -> Result<ExportedState, String> {
     let mut out = StateDict::default();
-    // key → pieces by block index: a packed tensor waits for all its blocks
-    let mut packed: BTreeMap<String, Vec<Option<(Vec<usize>, Vec<f32>)>>> = BTreeMap::new();
+    // key → pieces (shape, values) by block index: a packed tensor waits for all its blocks
+    type Pieces = Vec<Option<(Vec<usize>, Vec<f32>)>>;
+    let mut packed: BTreeMap<String, Pieces> = BTreeMap::new();
     for (name, Array { shape, values }) in named_arrays(module) {
         let src = source_of(&name).ok_or_else(|| format!("{name}: the key map has no PyTorch name for it"))?;
         let (shape, values) = if src.transpose && shape.len() == 2 { transposed(&shape, &values) } else { (shape, values) };

@@ -10,7 +10,7 @@ use crate::methods::{build_volume, caml_config, fbanet_config};
 use crate::trainer::RunDir;
 use burn::prelude::*;
 use semiseg_nn::nets::{is_flat_vnet_state, Caml, FbaNet, VNet};
-use semiseg_nn::pytorch::{import_state_dict, read_state_dict, Source};
+use semiseg_nn::pytorch::{import_state_dict, read_state_dict, KeyMap};
 use std::path::Path;
 
 /// Checkpoint parts that hold a method's network (a teacher takes the student's weights).
@@ -20,7 +20,7 @@ const NETWORK_PARTS: [&str; 3] = ["net", "student", "teacher"];
 /// for import and export alike: CAML's, FBA-Net's (single-decoder FBA-Net names its decoder
 /// `decoder`, FBA-Net+ `decoder1` … `decoder3`) or the V-Net's, in MC-Net's split layout
 /// (`encoder.…`, `decoder1.…`) or, with `flat`, UA-MT's own (blocks at the top level).
-pub fn key_map(cfg: &Config, flat: bool) -> Result<Box<dyn Fn(&str) -> Option<Source>>, String> {
+pub fn key_map(cfg: &Config, flat: bool) -> Result<KeyMap, String> {
     let up = cfg.model.up_types.clone();
     Ok(match cfg.model.name.as_str() {
         "caml" => Box::new(Caml::pytorch_source),

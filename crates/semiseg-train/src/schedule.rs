@@ -15,7 +15,7 @@ pub fn learning_rate(cfg: &TrainConfig, t: usize) -> f64 {
     let total = cfg.iterations as f64;
     match cfg.schedule.as_str() {
         "constant" => cfg.lr,
-        "step" => cfg.lr * cfg.step_gamma.powi((t / cfg.step_every.max(1)) as i32),
+        "step" => cfg.lr * cfg.step_gamma.powi(t.checked_div(cfg.step_every).unwrap_or(0) as i32),
         "cosine_clcc" => {
             let t = if cfg.lr_epoch > 0 { (t / cfg.lr_epoch * cfg.lr_epoch + 7) as f64 } else { t as f64 };
             let w = cfg.warmup as f64;

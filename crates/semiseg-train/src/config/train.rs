@@ -35,7 +35,7 @@ pub struct TrainConfig {
     /// (step `t` runs at `(1 − (t − 1)/T)^p`, the first two at the base lr): 1; its CPS script
     /// counts first (step `t` at `(1 − t/T)^p`): 0.
     pub poly_lag: usize,
-    /// Iterations between two decays of the `step` schedule (UA-MT's LA script: 2,500).
+    /// Iterations between two decays of the `step` schedule (UA-MT's LA script: 2,500; 0: none).
     pub step_every: usize,
     /// Factor of each decay of the `step` schedule (UA-MT: 0.1).
     pub step_gamma: f64,
