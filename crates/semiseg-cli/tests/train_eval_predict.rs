@@ -244,6 +244,26 @@ fn mgcc_trains_with_extra_unlabeled_images() {
 }
 
 #[test]
+fn validation_waits_for_val_start() {
+    // MC-Net+'s and FBA-Net's scripts validate every 200 iterations from 800 on
+    let d = tempfile::tempdir().unwrap();
+    dataset(&d.path().join("data"));
+    let config = d.path().join("tiny.toml");
+    tiny_config(&config, "root = \"data\"\nlabeled = 4\npatch = [16, 16]\n", "supervised", "iterations = 4\nbatch = 2\nlabeled_batch = 2\nval_every = 1\nval_start = 3\n");
+    let run = d.path().join("run");
+    let o = semiseg_in(d.path(), &["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = std::fs::read_to_string(run.join("train.jsonl")).unwrap();
+    let validated: Vec<u64> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r.get("val_dice").is_some())
+        .map(|r| r["iter"].as_u64().unwrap())
+        .collect();
+    assert_eq!(validated, vec![3, 4], "{log}");
+}
+
+#[test]
 fn seeds_train_each_seed_then_summarize_and_skip_finished_ones() {
     let d = tempfile::tempdir().unwrap();
     dataset(&d.path().join("data"));

@@ -56,24 +56,37 @@ thread_local! {
     static REPLAY: RefCell<Option<BTreeMap<Purpose, VecDeque<Array>>>> = const { RefCell::new(None) };
 }
 
-/// A random tensor for `purpose`: the next replayed one while a [`Replay`] is active on this
-/// thread, else drawn from `distribution`.
+/// The next replayed draw of `purpose`, while a [`Replay`] is active on this thread.
 ///
 /// # Panics
 /// While replaying, when the queue of `purpose` is empty or its next draw has another shape:
 /// the step under test drew differently from the reference.
-pub fn draw<const D: usize>(purpose: Purpose, shape: [usize; D], distribution: Distribution, device: &Device) -> Tensor<D> {
-    let replayed = REPLAY.with(|r| {
+fn replayed(purpose: Purpose, shape: &[usize]) -> Option<Array> {
+    REPLAY.with(|r| {
         let mut r = r.borrow_mut();
         let queues = r.as_mut()?;
         let next = queues.get_mut(&purpose).and_then(VecDeque::pop_front);
         let a = next.unwrap_or_else(|| panic!("replay: no {} draw left for shape {shape:?}", purpose.name()));
-        assert_eq!(a.shape, shape.to_vec(), "replay: the next {} draw has another shape", purpose.name());
+        assert_eq!(a.shape, shape, "replay: the next {} draw has another shape", purpose.name());
         Some(a)
-    });
-    match replayed {
+    })
+}
+
+/// A random tensor for `purpose`: the next replayed one while a [`Replay`] is active on this
+/// thread, else drawn from `distribution`.
+pub fn draw<const D: usize>(purpose: Purpose, shape: [usize; D], distribution: Distribution, device: &Device) -> Tensor<D> {
+    match replayed(purpose, &shape) {
         Some(a) => Tensor::from_data(TensorData::new(a.values, shape), device),
         None => Tensor::random(shape, distribution, device),
+    }
+}
+
+/// `k` indices drawn for `purpose` (e.g. rows sampled without replacement): the next replayed
+/// draw, its values read as indices, while a [`Replay`] is active on this thread, else `fresh()`.
+pub fn indices(purpose: Purpose, k: usize, fresh: impl FnOnce() -> Vec<usize>) -> Vec<usize> {
+    match replayed(purpose, &[k]) {
+        Some(a) => a.values.iter().map(|&v| v as usize).collect(),
+        None => fresh(),
     }
 }
 
@@ -132,6 +145,14 @@ mod tests {
         drop(r);
         let fresh = take(Purpose::Dropout);
         assert!(fresh.iter().all(|v| (0.0..1.0).contains(v)), "drawn again after the replay ends: {fresh:?}");
+    }
+
+    #[test]
+    fn replayed_indices_are_read_from_their_values() {
+        let r = replay(vec![(Purpose::Sampling, Array { shape: vec![3], values: vec![4.0, 0.0, 17.0] })]);
+        assert_eq!(indices(Purpose::Sampling, 3, || unreachable!("replayed")), vec![4, 0, 17]);
+        drop(r);
+        assert_eq!(indices(Purpose::Sampling, 2, || vec![1, 2]), vec![1, 2]);
     }
 
     #[test]

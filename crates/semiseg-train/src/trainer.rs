@@ -350,7 +350,7 @@ fn train_loop<const D: usize>(
         obs.step(state.iteration, total, step.loss, step.lr);
 
         let it = state.iteration;
-        if cfg.train.val_every > 0 && !data.val.is_empty() && (it % cfg.train.val_every == 0 || it == total) {
+        if cfg.train.val_every > 0 && !data.val.is_empty() && it >= cfg.train.val_start && (it % cfg.train.val_every == 0 || it == total) {
             let score = validation_score(method.as_ref(), &data.val, cfg)?;
             let best = improves(score, state.best_score);
             if best {

@@ -4,14 +4,21 @@
 //! the labeled samples inform the unlabeled ones). Both are PyTorch's post-norm
 //! `TransformerEncoderLayer` with ReLU; no positional encoding. Active only while training, the
 //! identity otherwise, as the reference (`if self.training`).
+//!
+//! The layers' parameters are Burn's `TransformerEncoder` (so checkpoints and the PyTorch key map
+//! keep its names), but the forward pass is written out here: PyTorch's four dropouts (on the
+//! attention weights, after attention, inside the feed-forward part, after it) draw their masks
+//! through [`crate::draws`], so that a whole-step test can replay the reference's.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::attention::MultiHeadAttention;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use crate::draws::dropout;
 use burn::nn::activation::ActivationConfig;
+use burn::nn::attention::MultiHeadAttention;
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderLayer};
 use burn::nn::Linear;
 use burn::prelude::*;
+use burn::tensor::activation::{relu, softmax};
 use burn::tensor::Distribution;
 
 /// Configuration of a [`SampleAttention`].
@@ -61,10 +68,35 @@ impl SampleAttention {
         }
         let [b, c, h, w, d] = x.dims();
         let tokens = x.reshape([b, c, h * w * d]).swap_dims(1, 2); // [B, N, C]
-        let tokens = self.intra.forward(TransformerEncoderInput::new(tokens));
-        let across = self.inter.forward(TransformerEncoderInput::new(tokens.swap_dims(0, 1))); // [N, B, C]
+        let tokens = encoder_forward(&self.intra, tokens);
+        let across = encoder_forward(&self.inter, tokens.swap_dims(0, 1)); // [N, B, C]
         across.swap_dims(0, 1).swap_dims(1, 2).reshape([b, c, h, w, d])
     }
+}
+
+/// The encoder's layers one after the other.
+fn encoder_forward(encoder: &TransformerEncoder, x: Tensor<3>) -> Tensor<3> {
+    encoder.layers.iter().fold(x, |x, layer| post_norm_layer(layer, x))
+}
+
+/// PyTorch's post-norm `TransformerEncoderLayer` with ReLU (`norm1(x + dropout1(attention(x)))`,
+/// then `norm2(x + dropout2(linear2(dropout(relu(linear1(x))))))`) over `[batch, sequence,
+/// d_model]`, with the layer's dropout probability in all four places.
+fn post_norm_layer(layer: &TransformerEncoderLayer, x: Tensor<3>) -> Tensor<3> {
+    let p = layer.dropout.prob;
+    let x = layer.norm_1.forward(x.clone() + dropout(self_attention(&layer.mha, x, p), p));
+    let ff = &layer.pwff;
+    let inner = dropout(relu(ff.linear_inner.forward(x.clone())), p);
+    layer.norm_2.forward(x + dropout(ff.linear_outer.forward(inner), p))
+}
+
+/// Scaled dot-product self-attention over `n_heads` heads, dropout `p` on the attention weights.
+fn self_attention(mha: &MultiHeadAttention, x: Tensor<3>, p: f64) -> Tensor<3> {
+    let [b, n, d] = x.dims();
+    let heads = |linear: &Linear| linear.forward(x.clone()).reshape([b, n, mha.n_heads, mha.d_k]).swap_dims(1, 2);
+    let scores = heads(&mha.query).matmul(heads(&mha.key).transpose()).div_scalar((mha.d_k as f64).sqrt());
+    let context = dropout(softmax(scores, 3), p).matmul(heads(&mha.value));
+    mha.output.forward(context.swap_dims(1, 2).reshape([b, n, d]))
 }
 
 /// PyTorch's `nn.MultiheadAttention` initialisation, which Burn's defaults differ from: the

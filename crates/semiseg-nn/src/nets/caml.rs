@@ -120,8 +120,10 @@ impl Caml {
 
     /// Both models (training: the attention is active on an autodiff device).
     pub fn forward_both(&self, x: Tensor<5>) -> CamlOutput {
-        let (logits_v, features_v) = self.decoder1.forward(self.encoder1.forward(x.clone()));
-        let (logits_a, features_a) = self.decoder2.forward(self.encoder2.forward_with(x, |x4| self.attention.forward(x4)));
+        // both encoders before the decoders, as the reference, so random draws come in its order
+        let (encoded_v, encoded_a) = (self.encoder1.forward(x.clone()), self.encoder2.forward_with(x, |x4| self.attention.forward(x4)));
+        let (logits_v, features_v) = self.decoder1.forward(encoded_v);
+        let (logits_a, features_a) = self.decoder2.forward(encoded_a);
         CamlOutput { logits_v, features_v, logits_a, features_a }
     }
 

@@ -46,6 +46,8 @@ pub struct TrainConfig {
     pub lr_epoch: usize,
     /// Validate every this many iterations (0: never).
     pub val_every: usize,
+    /// Validate only from this iteration on (MC-Net+'s and FBA-Net's scripts: 800).
+    pub val_start: usize,
     /// Keep a checkpoint every this many iterations besides `last` and `best` (0: none).
     pub checkpoint_every: usize,
     /// Write `last` every this many iterations (so an interruption loses little).
@@ -75,6 +77,7 @@ impl Default for TrainConfig {
             warmup: 0,
             lr_epoch: 0,
             val_every: 200,
+            val_start: 0,
             checkpoint_every: 3000,
             save_every: 100,
             device: "cpu".into(),

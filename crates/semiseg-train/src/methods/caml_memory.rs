@@ -11,6 +11,7 @@
 //! projection heads run in evaluation mode, where each row is independent of the others.
 
 use rand::seq::index::sample;
+use semiseg_nn::draws::{indices, Purpose};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -58,7 +59,8 @@ impl MemoryBank {
             if pool.len() < per_class || per_class == 0 {
                 continue;
             }
-            for i in sample(rng, pool.len(), per_class) {
+            // replayable, so that a whole-step test can take the reference's rows
+            for i in indices(Purpose::Sampling, per_class, || sample(rng, pool.len(), per_class).into_vec()) {
                 values.extend_from_slice(pool[i]);
                 labels.push(c);
             }
@@ -83,7 +85,8 @@ pub fn subsample(candidates: &[usize], keep: usize, rng: &mut impl Rng) -> Vec<u
     if candidates.len() <= keep {
         return candidates.to_vec();
     }
-    let mut picked: Vec<usize> = sample(rng, candidates.len(), keep).into_iter().map(|i| candidates[i]).collect();
+    let drawn = indices(Purpose::Sampling, keep, || sample(rng, candidates.len(), keep).into_vec());
+    let mut picked: Vec<usize> = drawn.into_iter().map(|i| candidates[i]).collect();
     picked.sort_unstable();
     picked
 }
