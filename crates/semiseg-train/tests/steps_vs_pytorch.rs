@@ -185,76 +185,31 @@ trait Family<const D: usize> {
     fn fresh_net(cfg: &Config, net: &str, device: &Device) -> Self::Net;
 }
 
-struct Planar;
-struct Volumetric;
+/// A [`Family`]: its rank, network type, method builder, and how a fresh network of the
+/// config (`net`: which of the method's networks) is made.
+macro_rules! family {
+    ($family:ident, $d:literal, $net:ty, $build:path, |$cfg:ident, $name:pat_param| $fresh:expr) => {
+        struct $family;
 
-impl Family<4> for Planar {
-    type Net = UNet;
-    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<4>> {
-        build(cfg, device)
-    }
-    fn fresh_net(cfg: &Config, net: &str, device: &Device) -> UNet {
-        unet_config(cfg, if cfg.method.name == "cct" && net == "net" { 3 } else { 0 }).init(device)
-    }
+        impl Family<$d> for $family {
+            type Net = $net;
+            fn build(cfg: &Config, device: &Device) -> Box<dyn Method<$d>> {
+                $build(cfg, device)
+            }
+            fn fresh_net($cfg: &Config, $name: &str, device: &Device) -> $net {
+                $fresh.init(device)
+            }
+        }
+    };
 }
 
-impl Family<5> for Volumetric {
-    type Net = VNet;
-    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
-        build_volume(cfg, device)
-    }
-    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> VNet {
-        vnet_config(cfg).init(device)
-    }
-}
-
-struct Mgcc;
-
-impl Family<4> for Mgcc {
-    type Net = semiseg_nn::nets::Mgcc;
-    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<4>> {
-        build(cfg, device)
-    }
-    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> Self::Net {
-        mgcc_config(cfg).init(device)
-    }
-}
-
-struct Projection;
-
-impl Family<4> for Projection {
-    type Net = semiseg_nn::nets::ProjUNet;
-    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<4>> {
-        build(cfg, device)
-    }
-    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> Self::Net {
-        projunet_config(cfg).init(device)
-    }
-}
-
-struct Attending;
-
-impl Family<5> for Attending {
-    type Net = Caml;
-    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
-        build_volume(cfg, device)
-    }
-    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> Caml {
-        caml_config(cfg).init(device)
-    }
-}
-
-struct Contrastive;
-
-impl Family<5> for Contrastive {
-    type Net = FbaNet;
-    fn build(cfg: &Config, device: &Device) -> Box<dyn Method<5>> {
-        build_volume(cfg, device)
-    }
-    fn fresh_net(cfg: &Config, _: &str, device: &Device) -> FbaNet {
-        fbanet_config(cfg).init(device)
-    }
-}
+// CCT's network carries its three auxiliary decoders
+family!(Planar, 4, UNet, build, |cfg, net| unet_config(cfg, if cfg.method.name == "cct" && net == "net" { 3 } else { 0 }));
+family!(Mgcc, 4, semiseg_nn::nets::Mgcc, build, |cfg, _| mgcc_config(cfg));
+family!(Projection, 4, semiseg_nn::nets::ProjUNet, build, |cfg, _| projunet_config(cfg));
+family!(Volumetric, 5, VNet, build_volume, |cfg, _| vnet_config(cfg));
+family!(Attending, 5, Caml, build_volume, |cfg, _| caml_config(cfg));
+family!(Contrastive, 5, FbaNet, build_volume, |cfg, _| fbanet_config(cfg));
 
 /// The batch of step `k`: the images (only the labeled part for supervised training, as its
 /// script loads labeled data alone), the one-hot labels and the labeled samples' dataset
