@@ -266,6 +266,30 @@ fn import_a_pytorch_checkpoint_then_predict_a_volume_in_its_geometry() {
 }
 
 #[test]
+fn an_ssl4mis_unet_imports_predicts_a_png_and_exports_its_teacher() {
+    let d = tempfile::tempdir().unwrap();
+    let pth = Path::new(env!("CARGO_MANIFEST_DIR")).join("../semiseg-nn/tests/fixtures/pth/unet.pth");
+    // the fixture's network: SSL4MIS's UNet at a quarter width, 4 classes
+    let config = d.path().join("mt.toml");
+    std::fs::write(&config, "[data]\nroot = \"unused\"\npatch = [32, 48]\n[model]\nname = \"unet2d\"\nclasses = 4\nwidth = 0.25\n[method]\nname = \"mean_teacher\"\n").unwrap();
+    let run = d.path().join("run");
+    let o = semiseg(&["import", pth.to_str().unwrap(), "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let input = d.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    image::GrayImage::from_fn(48, 40, |x, y| image::Luma([((x * 5 + y * 3) % 256) as u8])).save(input.join("scan.png")).unwrap();
+    let out = d.path().join("out");
+    let o = semiseg(&["predict", "--run", run.to_str().unwrap(), "--checkpoint", "last", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+    let teacher = d.path().join("teacher.safetensors");
+    let o = semiseg(&["export", run.to_str().unwrap(), "--checkpoint", "last", "--part", "teacher", "--format", "safetensors", "--out", teacher.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o).contains("safetensors.torch.load_file"), "{}", text(&o));
+    let o = semiseg(&["export", run.to_str().unwrap(), "--checkpoint", "last", "--part", "net2", "--out", d.path().join("x.pth").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("no 'net2' (has student, optim, teacher"), "{}", text(&o));
+}
+
+#[test]
 fn a_device_that_is_not_built_or_not_known_is_refused_with_the_reason() {
     // cuda is a cargo feature this test build does not have
     if !cfg!(feature = "cuda") {

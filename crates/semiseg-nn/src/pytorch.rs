@@ -147,7 +147,7 @@ pub fn import_state_dict<M: Module>(module: M, state: &StateDict, source_of: &dy
 }
 
 /// Burn's BatchNorm / LayerNorm names to PyTorch's.
-fn norm_name(p: &str) -> &str {
+pub(crate) fn norm_name(p: &str) -> &str {
     match p {
         "gamma" => "weight",
         "beta" => "bias",

@@ -54,8 +54,15 @@ pub fn export_state_dict<M: Module>(module: &M, source_of: &dyn Fn(&str) -> Opti
         }
         out.tensors.insert(key, (shape.unwrap_or_default(), values));
     }
-    let counters = out.tensors.keys().filter_map(|k| k.strip_suffix(".running_mean").map(|p| format!("{p}.num_batches_tracked"))).collect();
-    Ok(ExportedState { floats: out, counters })
+    Ok(ExportedState::from_floats(out))
+}
+
+impl ExportedState {
+    /// `floats` with a `num_batches_tracked` counter for each BatchNorm (each `.running_mean`).
+    pub fn from_floats(floats: StateDict) -> Self {
+        let counters = floats.tensors.keys().filter_map(|k| k.strip_suffix(".running_mean").map(|p| format!("{p}.num_batches_tracked"))).collect();
+        Self { floats, counters }
+    }
 }
 
 /// Writes `state` as `.safetensors` (float32 tensors, int64 counters).

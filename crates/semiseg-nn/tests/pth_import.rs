@@ -5,13 +5,14 @@
 //! every FBA-Net+ decoder with its foreground / background embeddings (evaluation mode); and the
 //! V-Net layouts: MC-Net's `mcnet3d_v2` (`encoder`, `decoder1..3`, three up types), UA-MT's
 //! flat one-decoder `networks/vnet.py` (`block_one.conv.0.weight`, …), and single-decoder
-//! FBA-Net (`decoder.*`).
+//! FBA-Net (`decoder.*`). In 2-D (`tests/fixtures/pth/gen_2d.py`): SSL4MIS's `UNet` and
+//! `UNet_CCT` and MGCC's `MGCC`, evaluation mode.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
-use semiseg_nn::nets::{is_flat_vnet_state, Caml, CamlConfig, FbaNet, FbaNetConfig, VNet, VNetConfig};
+use semiseg_nn::nets::{is_cct_unet_state, is_flat_vnet_state, Caml, CamlConfig, FbaNet, FbaNetConfig, Mgcc, MgccConfig, UNet, UNetConfig, VNet, VNetConfig};
 use semiseg_nn::pytorch::{import_state_dict, read_state_dict};
 use std::path::PathBuf;
 
@@ -102,4 +103,33 @@ fn single_decoder_fbanet_state_dict_gives_pytorchs_output() {
     let net = import_state_dict(config.init(&device), &state, &FbaNet::pytorch_source_single).unwrap();
     let out = net.forward_all(tensor::<5>("x", &device));
     assert_close("FBA-Net logits", out.logits[0].clone(), tensor("fbanet_eval_out0", &device));
+}
+
+#[test]
+fn ssl4mis_unet_and_unet_cct_state_dicts_give_pytorchs_outputs() {
+    let device = Device::flex();
+    let x = tensor::<4>("x2d", &device);
+    let unet = read_state_dict(&fixture("unet.pth"), None).unwrap();
+    assert!(!is_cct_unet_state(unet.tensors.keys()));
+    let config = UNetConfig::new().with_width(0.25).with_classes(4).with_dropout(false);
+    let net = import_state_dict(config.init(&device), &unet, &|p| UNet::pytorch_source(p, false)).unwrap();
+    assert_close("UNet", net.forward(x.clone()), tensor("unet_eval", &device));
+    let cct = read_state_dict(&fixture("unet_cct.pth"), None).unwrap();
+    assert!(is_cct_unet_state(cct.tensors.keys()), "UNet_CCT's keys are told apart");
+    let config = UNetConfig::new().with_width(0.25).with_aux_decoders(3).with_dropout(false);
+    let net = import_state_dict(config.init(&device), &cct, &|p| UNet::pytorch_source(p, true)).unwrap();
+    assert_close("UNet_CCT main decoder", net.forward(x), tensor("unet_cct_eval", &device));
+    // a plain UNet's key map leaves the auxiliary decoders' tensors unused, and says so
+    let plain = UNetConfig::new().with_width(0.25).with_dropout(false);
+    let e = import_state_dict(plain.init(&device), &cct, &|p| UNet::pytorch_source(p, false)).unwrap_err();
+    assert!(e.contains("no tensor 'decoder.up1.conv1x1.weight'"), "{e}");
+}
+
+#[test]
+fn mgcc_state_dict_gives_pytorchs_output() {
+    let device = Device::flex();
+    let state = read_state_dict(&fixture("mgcc.pth"), None).unwrap();
+    let config = MgccConfig::new().with_base_width(4).with_dim_mult(1);
+    let net = import_state_dict(config.init(&device), &state, &Mgcc::pytorch_source).unwrap();
+    assert_close("MGCC main decoder", net.forward(tensor::<4>("x2d_rgb", &device)), tensor("mgcc_eval", &device));
 }

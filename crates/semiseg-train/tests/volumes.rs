@@ -207,11 +207,11 @@ fn a_pytorch_checkpoint_becomes_a_run_that_predicts_like_pytorch() {
         let err = (got - want).abs().max().into_scalar::<f32>();
         assert!(err < 1e-4, "{model}: probabilities differ from PyTorch's by {err}");
     }
-    // a 2-D config is refused, naming what is read
+    // a state dict of another network is refused, naming the file and the first key not found
     let mut cfg = config(d.path(), "caml", "caml", "[0]");
     cfg.model.name = "unet2d".into();
     let e = semiseg_train::import::import_run(&cfg, &fixtures.join("caml.pth"), None, &RunDir(d.path().join("x")), "last").unwrap_err();
-    assert!(e.contains("3-D networks"), "{e}");
+    assert!(e.contains("caml.pth") && e.contains("no tensor 'encoder.in_conv.conv_conv.0.weight'"), "{e}");
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn an_imported_run_exports_the_state_dict_it_came_from() {
         let run = RunDir(d.path().join(pth));
         semiseg_train::import::import_run(&cfg, &fixtures.join(pth), None, &run, "last").unwrap();
         let (_, parts) = semiseg_train::checkpoint::load(&run.checkpoint("last")).unwrap();
-        let exported = state_from_parts(&cfg, &parts, layout).unwrap();
+        let exported = state_from_parts(&cfg, &parts, layout, None).unwrap();
         let original = read_state_dict(&fixtures.join(pth), None).unwrap();
         assert_eq!(exported.floats.tensors, original.tensors, "{pth}: export(import(file)) is the file's float tensors, key for key");
         let norms = original.tensors.keys().filter(|k| k.ends_with(".running_mean")).count();
@@ -257,8 +257,12 @@ fn an_imported_run_exports_the_state_dict_it_came_from() {
     assert!(std::fs::read_dir(d.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".partial")));
     let mut cfg = config(d.path(), "vnet", "mcnet", "[0, 1, 2]");
     let (_, parts) = semiseg_train::checkpoint::load(&RunDir(d.path().join("mcnet_plus.pth")).checkpoint("last")).unwrap();
-    let e = state_from_parts(&cfg, &parts, Layout::Flat).unwrap_err();
+    let e = state_from_parts(&cfg, &parts, Layout::Flat, None).unwrap_err();
     assert!(e.contains("one decoder"), "{e}");
     cfg.model.name = "unet2d".into();
-    assert!(state_from_parts(&cfg, &parts, Layout::Split).unwrap_err().contains("3-D networks"));
+    let e = state_from_parts(&cfg, &parts, Layout::Split, None).unwrap_err();
+    assert!(e.starts_with("net: "), "a checkpoint of another network names the part it could not read: {e}");
+    cfg.model.name = "resnet".into();
+    assert!(state_from_parts(&cfg, &parts, Layout::Split, None).unwrap_err().contains("no reference key names"));
+    assert!(state_from_parts(&cfg, &parts, Layout::Split, Some("teacher")).unwrap_err().contains("has no 'teacher'"));
 }

@@ -1,5 +1,6 @@
 //! `semiseg export`: a trained run's network as a PyTorch state dict under the reference code's
 //! key names (the inverse of `semiseg import`), for the paper's own test script or MONAI.
+//! 3-D: V-Net / MC-Net+, CAML, FBA-Net(+); 2-D: SSL4MIS's UNet (`UNet_CCT` for CCT).
 
 use anyhow::{anyhow, Result};
 use semiseg_train::checkpoint;
@@ -23,6 +24,10 @@ pub struct Args {
     /// and FBA-Net) or `flat` (UA-MT's `networks/vnet.py`).
     #[arg(long, value_parser = ["split", "flat"], default_value = "split")]
     layout: String,
+    /// Checkpoint part to export (`teacher`, CPS's `net2`, ...); default: the network the
+    /// method predicts with.
+    #[arg(long)]
+    part: Option<String>,
     /// File to write.
     #[arg(long)]
     out: PathBuf,
@@ -34,7 +39,7 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = Config::from_file(&run.config(), &[])?;
     let (state, parts) = checkpoint::load(&run.checkpoint(&args.checkpoint)).map_err(|e| anyhow!(e))?;
     let layout = if args.layout == "flat" { Layout::Flat } else { Layout::Split };
-    let exported = state_from_parts(&cfg, &parts, layout).map_err(|e| anyhow!("{}: {e}", run.checkpoint(&args.checkpoint).display()))?;
+    let exported = state_from_parts(&cfg, &parts, layout, args.part.as_deref()).map_err(|e| anyhow!("{}: {e}", run.checkpoint(&args.checkpoint).display()))?;
     write_state(&exported, &args.format, &args.out).map_err(|e| anyhow!(e))?;
     println!(
         "wrote {} ({} tensors, checkpoint '{}' at iteration {}); in PyTorch: model.load_state_dict({}, strict=True)",

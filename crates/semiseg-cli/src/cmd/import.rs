@@ -1,5 +1,6 @@
 //! `semiseg import`: a run from a PyTorch checkpoint of the reference code (CAML's
-//! `iter_15000.pth`, FBA-Net's `*_best_model.pth`, an MC-Net+ or V-Net state dict), ready for
+//! `iter_15000.pth`, FBA-Net's `*_best_model.pth`, an MC-Net+ or V-Net state dict, an SSL4MIS
+//! UNet or UNet_CCT), ready for
 //! `semiseg eval` and `semiseg predict`.
 
 use anyhow::{anyhow, Result};

@@ -10,6 +10,7 @@
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
 use crate::kernels::{batch_norm_act, conv2d_module};
+use crate::pytorch::{norm_name, Source};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -270,9 +271,106 @@ impl Mgcc {
     }
 }
 
+/// CMU-Net's `conv_block.conv` key of a parameter of our [`DoubleConv`] (conv, BN, ReLU, conv,
+/// BN, ReLU: `a.conv` → `conv.0`, `b.norm` → `conv.4`).
+fn double_conv_key(inner: &str) -> Option<String> {
+    let s: Vec<&str> = inner.split('.').collect();
+    let index = match s.as_slice() {
+        ["a", "conv", _] => 0,
+        ["a", "norm", _] => 1,
+        ["b", "conv", _] => 3,
+        ["b", "norm", _] => 4,
+        _ => return None,
+    };
+    Some(format!("conv.{index}.{}", norm_name(s.last()?)))
+}
+
+/// The reference `Decoder` key of a parameter of our decoder (`msag.0` → `msag1`, `up.0` →
+/// `Up5.up.{1,2}`, `conv.0` → `Up_conv5`, `head` → `Conv_1x1`).
+fn decoder_key(inner: &str) -> Option<String> {
+    let s: Vec<&str> = inner.splitn(3, '.').collect();
+    let at = |i: &str| i.parse::<usize>().ok();
+    Some(match s.as_slice() {
+        ["msag", j, rest] => {
+            let (layer, p) = rest.split_once('.')?;
+            let (sequential, index) = match layer {
+                "pw" => ("pointwiseConv", 0),
+                "pw_bn" => ("pointwiseConv", 1),
+                "ordinary" => ("ordinaryConv", 0),
+                "ordinary_bn" => ("ordinaryConv", 1),
+                "dilated" => ("dilationConv", 0),
+                "dilated_bn" => ("dilationConv", 1),
+                "vote" => ("voteConv", 0),
+                "vote_bn" => ("voteConv", 1),
+                _ => return None,
+            };
+            format!("msag{}.{sequential}.{index}.{}", at(j)? + 1, norm_name(p))
+        }
+        ["up", i, rest] => {
+            let (layer, p) = rest.split_once('.')?;
+            let index = match layer {
+                "conv" => 1,
+                "norm" => 2,
+                _ => return None,
+            };
+            format!("Up{}.up.{index}.{}", 5 - at(i)?, norm_name(p))
+        }
+        ["conv", i, rest] => format!("Up_conv{}.{}", 5 - at(i)?, double_conv_key(rest)?),
+        ["head", p] => format!("Conv_1x1.{p}"),
+        _ => return None,
+    })
+}
+
+impl Mgcc {
+    /// Where each parameter is in a state dict of the reference's `MGCC`
+    /// (`src/network/MGCC.py`: `Conv1..5`, `ConvMixer1..3.block.<layer>`, `main_decoder`,
+    /// `aux_decoder1..3`), for [`crate::pytorch`].
+    pub fn pytorch_source(path: &str) -> Option<Source> {
+        let s: Vec<&str> = path.splitn(3, '.').collect();
+        let at = |i: &str| i.parse::<usize>().ok();
+        let key = match s.as_slice() {
+            ["encoder", i, rest] => format!("Conv{}.{}", at(i)? + 1, double_conv_key(rest)?),
+            ["mixers", b, rest] => {
+                // Sequential(Residual(Sequential(dw, GELU, BN)), pw, GELU, BN)
+                let (l, rest) = rest.split_once('.')?;
+                let (layer, p) = rest.split_once('.')?;
+                let index = match layer {
+                    "dw" => "0.fn.0",
+                    "dw_bn" => "0.fn.2",
+                    "pw" => "1",
+                    "pw_bn" => "3",
+                    _ => return None,
+                };
+                format!("ConvMixer{}.block.{}.{index}.{}", at(b)? + 1, at(l)?, norm_name(p))
+            }
+            ["main", rest @ ..] => format!("main_decoder.{}", decoder_key(&rest.join("."))?),
+            ["aux", k, rest] => format!("aux_decoder{}.{}", at(k)? + 1, decoder_key(rest)?),
+            _ => return None,
+        };
+        Some(Source::plain(key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_follow_the_reference() {
+        let key = |p: &str| Mgcc::pytorch_source(p).map(|s| s.key);
+        assert_eq!(key("encoder.0.a.conv.weight").unwrap(), "Conv1.conv.0.weight");
+        assert_eq!(key("encoder.4.b.norm.running_var").unwrap(), "Conv5.conv.4.running_var");
+        assert_eq!(key("mixers.2.1.dw.weight").unwrap(), "ConvMixer3.block.1.0.fn.0.weight");
+        assert_eq!(key("mixers.0.0.dw_bn.gamma").unwrap(), "ConvMixer1.block.0.0.fn.2.weight");
+        assert_eq!(key("mixers.1.2.pw_bn.beta").unwrap(), "ConvMixer2.block.2.3.bias");
+        assert_eq!(key("main.msag.3.vote_bn.running_mean").unwrap(), "main_decoder.msag4.voteConv.1.running_mean");
+        assert_eq!(key("aux.0.msag.0.dilated.bias").unwrap(), "aux_decoder1.msag1.dilationConv.0.bias");
+        assert_eq!(key("main.up.0.conv.weight").unwrap(), "main_decoder.Up5.up.1.weight");
+        assert_eq!(key("aux.2.up.3.norm.gamma").unwrap(), "aux_decoder3.Up2.up.2.weight");
+        assert_eq!(key("main.conv.1.b.conv.bias").unwrap(), "main_decoder.Up_conv4.conv.3.bias");
+        assert_eq!(key("main.head.weight").unwrap(), "main_decoder.Conv_1x1.weight");
+        assert_eq!(key("main.up.0.act.weight"), None);
+    }
     use crate::params::trainable_params;
 
     #[test]

@@ -11,6 +11,7 @@
 
 use crate::blocks::encode_pyramid;
 use crate::kernels::{batch_norm_act, conv2d_module, conv_transpose2d_module};
+use crate::pytorch::{norm_name, Source};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -121,6 +122,13 @@ impl ProjUNetConfig {
         [64, 128, 256, 512, 1024].map(|c| (c / self.feature_scale).max(1))
     }
 
+    /// Whether the projection head (`f0 → 64 → proj_dim`) has the reference's widths,
+    /// `filters[0] → filters[2] → filters[3]`: at feature scale 4 with `proj_dim` 128 only.
+    pub fn projection_matches_reference(&self) -> bool {
+        let f = self.widths();
+        f[2] == 64 && f[3] == self.proj_dim
+    }
+
     /// Builds the network on `device` with the reference initialisation.
     pub fn init(&self, device: &Device) -> ProjUNet {
         let f = self.widths();
@@ -167,10 +175,89 @@ impl ProjUNet {
     }
 }
 
+/// The reference's `unetConv2` key of a parameter of our [`UnetConv2`] (`convs.0.weight` →
+/// `conv1.0.weight`, `norms.1.gamma` → `conv2.1.weight`: each `conv<i>` a Sequential of conv,
+/// BN (when on), ReLU).
+fn unet_conv2_key(inner: &str) -> Option<String> {
+    let (list, rest) = inner.split_once('.')?;
+    let (i, p) = rest.split_once('.')?;
+    let i: usize = i.parse().ok()?;
+    match list {
+        "convs" => Some(format!("conv{}.0.{p}", i + 1)),
+        "norms" => Some(format!("conv{}.1.{}", i + 1, norm_name(p))),
+        _ => None,
+    }
+}
+
+/// The reference's `proj_center`, declared by `ProjUnet2D` but never used in its forward pass
+/// (`unetConv2(f4, f5, n=3, ks=2, padding=0)`, Flatten, `Linear(f5, f6)`): its keys and
+/// shapes, `(key, shape)`, so that an export loads with `strict=True`.
+pub fn unused_proj_center(widths: &[usize; 5]) -> Vec<(String, Vec<usize>)> {
+    // filters[5] = 1024 / fs = widths[4], filters[6] = 512 / fs = widths[3]
+    let (c4, c5, c6) = (widths[4], widths[4], widths[3]);
+    let mut keys = Vec::new();
+    for i in 1..=3 {
+        let cin = if i == 1 { c4 } else { c5 };
+        keys.push((format!("proj_center.0.conv{i}.0.weight"), vec![c5, cin, 2, 2]));
+        keys.push((format!("proj_center.0.conv{i}.0.bias"), vec![c5]));
+        for p in ["weight", "bias", "running_mean", "running_var"] {
+            keys.push((format!("proj_center.0.conv{i}.1.{p}"), vec![c5]));
+        }
+    }
+    keys.push(("proj_center.2.weight".into(), vec![c6, c5]));
+    keys.push(("proj_center.2.bias".into(), vec![c6]));
+    keys
+}
+
+impl ProjUNet {
+    /// Where each parameter is in a state dict of CLCC's `ProjUnet2D` (`utils/models/unet2d.py`:
+    /// `encoder.conv1..4`, `encoder.center`, `decoder.up_concat4..1.{up,conv}`, `final`,
+    /// `proj_final.0..1`), for [`crate::pytorch`]. The projection head matches the reference's
+    /// only where its widths are `filters[2]`, `filters[3]` (feature scale 4, `proj_dim` 128).
+    pub fn pytorch_source(path: &str) -> Option<Source> {
+        let s: Vec<&str> = path.splitn(3, '.').collect();
+        let at = |i: &str| i.parse::<usize>().ok();
+        let key = match s.as_slice() {
+            ["down", i, rest] => format!("encoder.conv{}.{}", at(i)? + 1, unet_conv2_key(rest)?),
+            ["center", rest @ ..] => format!("encoder.center.{}", unet_conv2_key(&rest.join("."))?),
+            ["ups", i, rest] => {
+                let up = 4 - at(i)?;
+                match rest.split_once('.')? {
+                    ("up", p) => format!("decoder.up_concat{up}.up.{p}"),
+                    ("conv", inner) => format!("decoder.up_concat{up}.conv.{}", unet_conv2_key(inner)?),
+                    _ => return None,
+                }
+            }
+            ["head", p] => format!("final.{p}"),
+            ["proj", i, rest] => format!("proj_final.{}.{}", at(i)?, unet_conv2_key(rest)?),
+            _ => return None,
+        };
+        Some(Source::plain(key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::params::trainable_params;
+
+    #[test]
+    fn keys_follow_the_reference() {
+        let key = |p: &str| ProjUNet::pytorch_source(p).map(|s| s.key);
+        assert_eq!(key("down.0.convs.0.weight").unwrap(), "encoder.conv1.conv1.0.weight");
+        assert_eq!(key("down.3.norms.1.running_var").unwrap(), "encoder.conv4.conv2.1.running_var");
+        assert_eq!(key("center.norms.0.gamma").unwrap(), "encoder.center.conv1.1.weight");
+        assert_eq!(key("ups.0.up.weight").unwrap(), "decoder.up_concat4.up.weight");
+        assert_eq!(key("ups.3.conv.convs.1.bias").unwrap(), "decoder.up_concat1.conv.conv2.0.bias");
+        assert_eq!(key("head.bias").unwrap(), "final.bias");
+        assert_eq!(key("proj.1.norms.0.beta").unwrap(), "proj_final.1.conv1.1.bias");
+        let config = ProjUNetConfig::new();
+        assert!(config.projection_matches_reference());
+        assert!(!ProjUNetConfig::new().with_feature_scale(8).projection_matches_reference(), "8 → 64 → 128, the reference 8 → 32 → 64");
+        // the reference's 3,500,721 parameters = ours + proj_center's 821,632 (BN statistics aside)
+        let center: usize = unused_proj_center(&config.widths()).iter().filter(|(k, _)| !k.contains("running")).map(|(_, s)| s.iter().product::<usize>()).sum();
+        assert_eq!(center, 821_632);
+    }
 
     #[test]
     fn parameter_count_matches_pytorch() {

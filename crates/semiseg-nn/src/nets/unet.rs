@@ -13,6 +13,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use crate::draws::dropout;
+use crate::pytorch::{norm_name, Source};
 use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
 
@@ -171,10 +172,84 @@ impl UNet {
     }
 }
 
+/// SSL4MIS's `ConvBlock.conv_conv` index of a parameter of our [`Block`] (`a.conv.weight` →
+/// `0.weight`; the Sequential is conv, BN, LeakyReLU, Dropout, conv, BN, LeakyReLU).
+fn block_key(inner: &str) -> Option<String> {
+    let s: Vec<&str> = inner.split('.').collect();
+    let index = match s.as_slice() {
+        ["a", "conv", _] => 0,
+        ["a", "norm", _] => 1,
+        ["b", "conv", _] => 4,
+        ["b", "norm", _] => 5,
+        _ => return None,
+    };
+    Some(format!("conv_conv.{index}.{}", norm_name(s.last()?)))
+}
+
+/// SSL4MIS's `Decoder` key of a parameter of our [`Decoder`] (`ups.0.reduce.weight` →
+/// `up1.conv1x1.weight`, `ups.0.block.a.conv.weight` → `up1.conv.conv_conv.0.weight`).
+fn decoder_key(inner: &str) -> Option<String> {
+    let s: Vec<&str> = inner.splitn(4, '.').collect();
+    match s.as_slice() {
+        ["ups", i, "reduce", p] => Some(format!("up{}.conv1x1.{p}", i.parse::<usize>().ok()? + 1)),
+        ["ups", i, "block", rest] => Some(format!("up{}.conv.{}", i.parse::<usize>().ok()? + 1, block_key(rest)?)),
+        ["out", p] => Some(format!("out_conv.{p}")),
+        _ => None,
+    }
+}
+
+impl UNet {
+    /// Where each parameter is in a state dict of SSL4MIS's `networks/unet.py`: `UNet`
+    /// (`encoder.in_conv.conv_conv.0.weight`, `encoder.down1.maxpool_conv.1.conv_conv…`,
+    /// `decoder.up1.conv1x1…`, `decoder.out_conv…`) or, with auxiliary decoders, `UNet_CCT`
+    /// (`main_decoder`, `aux_decoder1…3`), for [`crate::pytorch`].
+    pub fn pytorch_source(path: &str, cct: bool) -> Option<Source> {
+        let (part, inner) = path.split_once('.')?;
+        let key = match part {
+            "encoder" => {
+                let (level, rest) = inner.split_once('.')?;
+                let block = block_key(rest)?;
+                match level.parse::<usize>().ok()? {
+                    0 => format!("encoder.in_conv.{block}"),
+                    k @ 1..=4 => format!("encoder.down{k}.maxpool_conv.1.{block}"),
+                    _ => return None,
+                }
+            }
+            "decoder" => format!("{}.{}", if cct { "main_decoder" } else { "decoder" }, decoder_key(inner)?),
+            "aux" if cct => {
+                let (j, rest) = inner.split_once('.')?;
+                format!("aux_decoder{}.{}", j.parse::<usize>().ok()? + 1, decoder_key(rest)?)
+            }
+            _ => return None,
+        };
+        Some(Source::plain(key))
+    }
+}
+
+/// Whether a UNet state dict is SSL4MIS's `UNet_CCT` (see [`UNet::pytorch_source`]).
+pub fn is_cct_unet_state(keys: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
+    keys.into_iter().any(|k| k.as_ref().starts_with("main_decoder."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::params::trainable_params;
+
+    #[test]
+    fn keys_follow_ssl4mis() {
+        let key = |p: &str, cct: bool| UNet::pytorch_source(p, cct).map(|s| s.key);
+        assert_eq!(key("encoder.0.a.conv.weight", false).unwrap(), "encoder.in_conv.conv_conv.0.weight");
+        assert_eq!(key("encoder.3.b.norm.gamma", false).unwrap(), "encoder.down3.maxpool_conv.1.conv_conv.5.weight");
+        assert_eq!(key("encoder.4.a.norm.running_var", false).unwrap(), "encoder.down4.maxpool_conv.1.conv_conv.1.running_var");
+        assert_eq!(key("decoder.ups.0.reduce.bias", false).unwrap(), "decoder.up1.conv1x1.bias");
+        assert_eq!(key("decoder.ups.3.block.b.conv.weight", false).unwrap(), "decoder.up4.conv.conv_conv.4.weight");
+        assert_eq!(key("decoder.out.weight", false).unwrap(), "decoder.out_conv.weight");
+        assert_eq!(key("decoder.out.weight", true).unwrap(), "main_decoder.out_conv.weight");
+        assert_eq!(key("aux.2.ups.1.block.a.norm.beta", true).unwrap(), "aux_decoder3.up2.conv.conv_conv.1.bias");
+        assert_eq!(key("aux.0.out.bias", false), None, "a plain UNet has no auxiliary decoders");
+        assert_eq!(key("encoder.5.a.conv.weight", false), None);
+    }
 
     #[test]
     fn parameter_count_matches_pytorch() {

@@ -29,6 +29,9 @@ pub fn cct_loss(out: &UNetOutput, one_hot: Tensor<4>, labeled: usize) -> (Tensor
     (sup, cons)
 }
 
+/// Auxiliary decoders of CCT's UNet (SSL4MIS `UNet_CCT`: feature noise, dropout, feature dropout).
+pub const AUX_DECODERS: usize = 3;
+
 /// UNet with three perturbed auxiliary decoders.
 pub struct Cct {
     model: Trained,
@@ -38,7 +41,7 @@ pub struct Cct {
 impl Cct {
     /// Builds the network and optimizer.
     pub fn new(cfg: &Config, device: &Device) -> Self {
-        Self { model: Trained::new(cfg, 3, device), cfg: cfg.clone() }
+        Self { model: Trained::new(cfg, AUX_DECODERS, device), cfg: cfg.clone() }
     }
 }
 

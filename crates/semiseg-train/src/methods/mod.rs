@@ -18,7 +18,7 @@ mod supervised;
 mod ua_mt;
 
 pub use caml::{caml_config, CamlMethod};
-pub use cct::{cct_loss, Cct};
+pub use cct::{cct_loss, Cct, AUX_DECODERS as CCT_AUX_DECODERS};
 pub use fbanet::{fbanet_config, FbaNetMethod};
 pub use mcnet::{mcnet_terms, McNet};
 pub use clcc::{clcc_consistency, projunet_config, Clcc};

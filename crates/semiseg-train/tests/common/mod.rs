@@ -7,6 +7,7 @@ use ndarray_npy::read_npy;
 use std::path::PathBuf;
 
 /// `tests/fixtures/<name>`.
+#[allow(dead_code)] // not every test crate that shares this module reads its own fixtures
 pub fn fixtures(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
