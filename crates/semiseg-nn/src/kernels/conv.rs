@@ -13,6 +13,7 @@
 use super::geometry::ConvGeometry;
 use super::im2col::{col2im_add_tile, for_each_chunk, im2col_tile};
 use super::matmul::{matmul, matmul_strided, MatRef};
+use super::transpose::transpose;
 use rayon::prelude::*;
 
 /// im2col buffers hold about this many values (4 MiB): large enough for an efficient GEMM,
@@ -57,22 +58,6 @@ fn tiles(g: &ConvGeometry) -> impl Iterator<Item = std::ops::Range<usize>> {
 fn across_samples(g: &ConvGeometry) -> bool {
     let threads = rayon::current_num_threads();
     threads > 1 && g.batch >= threads
-}
-
-/// `dst[j·rows + i] = src[i·cols + j]` for a row-major `rows × cols` `src`, in cache-sized
-/// blocks.
-fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const B: usize = 32;
-    for i0 in (0..rows).step_by(B) {
-        for j0 in (0..cols).step_by(B) {
-            for i in i0..(i0 + B).min(rows) {
-                let row = &src[i * cols..][..cols];
-                for j in j0..(j0 + B).min(cols) {
-                    dst[j * rows + i] = row[j];
-                }
-            }
-        }
-    }
 }
 
 /// `y = conv(x, w) + b`: `x` `[N, C, D, H, W]`, `w` `[O, C, kd, kh, kw]`, `b` `[O]`; returns
@@ -187,3 +172,4 @@ pub fn weight_grad(x: &[f32], dy: &[f32], g: &ConvGeometry) -> (Vec<f32>, Vec<f3
         (dw, db)
     }
 }
+

@@ -30,6 +30,7 @@ pub mod pool;
 pub mod resize;
 pub mod resize_matmul;
 pub mod tap_grad;
+pub(crate) mod transpose;
 
 use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d};
 use burn::nn::{BatchNorm, GroupNorm, PaddingConfig2d, PaddingConfig3d};
