@@ -155,6 +155,21 @@ pub(crate) fn norm_name(p: &str) -> &str {
     }
 }
 
+/// The PyTorch key of a parameter of a pair of conv → norm units (`a`, `b`: our `ConvBnAct`s)
+/// that the reference keeps in one `nn.Sequential` called `sequential`, the convolutions at
+/// `indices` and each norm right after its convolution (`a.norm.gamma` → `conv.1.weight`).
+pub(crate) fn conv_pair_key(inner: &str, sequential: &str, indices: [usize; 2]) -> Option<String> {
+    let s: Vec<&str> = inner.split('.').collect();
+    let index = match s.as_slice() {
+        ["a", "conv", _] => indices[0],
+        ["a", "norm", _] => indices[0] + 1,
+        ["b", "conv", _] => indices[1],
+        ["b", "norm", _] => indices[1] + 1,
+        _ => return None,
+    };
+    Some(format!("{sequential}.{index}.{}", norm_name(s.last()?)))
+}
+
 /// The PyTorch key (the reference repositories' V-Net, `networks/VNet.py`) of a parameter of
 /// our V-Net encoder or decoder, from its path inside the part (`block_two.convs.1.norm.gamma`)
 /// and, in a decoder, whether its up-steps are transposed convolutions (up type 0).

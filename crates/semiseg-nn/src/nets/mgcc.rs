@@ -10,7 +10,7 @@
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
 use crate::kernels::{batch_norm_act, conv2d_module};
-use crate::pytorch::{norm_name, Source};
+use crate::pytorch::{conv_pair_key, norm_name, Source};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -274,15 +274,7 @@ impl Mgcc {
 /// CMU-Net's `conv_block.conv` key of a parameter of our [`DoubleConv`] (conv, BN, ReLU, conv,
 /// BN, ReLU: `a.conv` → `conv.0`, `b.norm` → `conv.4`).
 fn double_conv_key(inner: &str) -> Option<String> {
-    let s: Vec<&str> = inner.split('.').collect();
-    let index = match s.as_slice() {
-        ["a", "conv", _] => 0,
-        ["a", "norm", _] => 1,
-        ["b", "conv", _] => 3,
-        ["b", "norm", _] => 4,
-        _ => return None,
-    };
-    Some(format!("conv.{index}.{}", norm_name(s.last()?)))
+    conv_pair_key(inner, "conv", [0, 3])
 }
 
 /// The reference `Decoder` key of a parameter of our decoder (`msag.0` → `msag1`, `up.0` →

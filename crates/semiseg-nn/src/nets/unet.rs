@@ -13,7 +13,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use crate::draws::dropout;
-use crate::pytorch::{norm_name, Source};
+use crate::pytorch::{conv_pair_key, Source};
 use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
 
@@ -172,18 +172,10 @@ impl UNet {
     }
 }
 
-/// SSL4MIS's `ConvBlock.conv_conv` index of a parameter of our [`Block`] (`a.conv.weight` →
-/// `0.weight`; the Sequential is conv, BN, LeakyReLU, Dropout, conv, BN, LeakyReLU).
+/// SSL4MIS's `ConvBlock.conv_conv` key of a parameter of our [`Block`] (`a.conv.weight` →
+/// `conv_conv.0.weight`; the Sequential is conv, BN, LeakyReLU, Dropout, conv, BN, LeakyReLU).
 fn block_key(inner: &str) -> Option<String> {
-    let s: Vec<&str> = inner.split('.').collect();
-    let index = match s.as_slice() {
-        ["a", "conv", _] => 0,
-        ["a", "norm", _] => 1,
-        ["b", "conv", _] => 4,
-        ["b", "norm", _] => 5,
-        _ => return None,
-    };
-    Some(format!("conv_conv.{index}.{}", norm_name(s.last()?)))
+    conv_pair_key(inner, "conv_conv", [0, 4])
 }
 
 /// SSL4MIS's `Decoder` key of a parameter of our [`Decoder`] (`ups.0.reduce.weight` →
