@@ -5,6 +5,7 @@
 
 mod allocator;
 mod cmd;
+mod machine_load;
 mod progress;
 mod shard;
 

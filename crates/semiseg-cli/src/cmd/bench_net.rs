@@ -17,6 +17,7 @@ use semiseg_train::losses::contrast::patch_nce;
 use semiseg_train::methods::{clcc_consistency, mgcc_loss};
 use semiseg_train::patch_grid::to_patches;
 use semiseg_nn::params::trainable_params;
+use crate::machine_load::{peak_rss_mib, LoadMeter};
 use serde_json::json;
 use std::time::Instant;
 
@@ -129,7 +130,11 @@ pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &
     let NetBench { ref model, ref mode, batch, warmup, iters, json: as_json, ref device, ref device_name, .. } = *bench;
     let train = mode == "train";
     let mut times = Vec::new();
+    let mut meter = None;
     for i in 0..warmup + iters.max(1) {
+        if i == warmup {
+            meter = Some(LoadMeter::start());
+        }
         let t = Instant::now();
         if train {
             work.train_step();
@@ -141,15 +146,19 @@ pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
+    let load = meter.and_then(|m| m.stop());
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let median = semiseg_metrics::percentile::median(&sorted);
     let threads = rayon::current_num_threads();
     let dims = size.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x");
     if as_json {
-        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1", "device": device_name, "precision": semiseg_nn::precision::current().to_string(), "optimizer": "SGD 0.01/0.9/1e-4"}));
+        println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1", "device": device_name, "precision": semiseg_nn::precision::current().to_string(), "optimizer": "SGD 0.01/0.9/1e-4",
+            "own_cores": load.map(|l| l.own_cores), "foreign_cores": load.map(|l| l.foreign_cores), "peak_rss_mib": peak_rss_mib()}));
     } else {
-        println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {device_name}, {threads} threads: median {median:.1} ms, min {:.1} ms", sorted[0]);
+        let company = load.map(|l| format!(", other processes {:.2} cores", l.foreign_cores)).unwrap_or_default();
+        let memory = peak_rss_mib().map(|m| format!(", peak RSS {m:.0} MiB")).unwrap_or_default();
+        println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {device_name}, {threads} threads: median {median:.1} ms, min {:.1} ms{company}{memory}", sorted[0]);
     }
     Ok(())
 }
