@@ -284,3 +284,39 @@ fn group_norm_act_matches_burn() {
         assert_close(db1, db0, &format!("beta gradient, {case}"));
     }
 }
+
+#[test]
+fn a_folded_conv_bn_act_equals_the_two_operations_in_evaluation() {
+    use burn::module::Module;
+    use burn::nn::conv::{Conv2dConfig, Conv3dConfig};
+    use burn::nn::{BatchNormConfig, PaddingConfig2d, PaddingConfig3d};
+    let d = burn::tensor::Device::flex();
+    // a trained-looking norm: running statistics and affine parameters away from 0 / 1
+    let norm = |c: usize| {
+        let mut bn = BatchNormConfig::new(c).init(&d);
+        bn.gamma = bn.gamma.map(|g| g.random_like(Distribution::Uniform(0.5, 1.5)));
+        bn.beta = bn.beta.map(|b| b.random_like(Distribution::Uniform(-0.3, 0.3)));
+        bn.running_mean = burn::module::RunningState::new(Tensor::<1>::random([c], Distribution::Uniform(-0.2, 0.2), &d));
+        bn.running_var = burn::module::RunningState::new(Tensor::<1>::random([c], Distribution::Uniform(0.5, 1.5), &d));
+        bn.valid()
+    };
+    for slope in [0.0, 0.01, 1.0] {
+        // 2-D: padded, strided and dilated, and a 1×1 (the pointwise GEMM path)
+        for (conv, size) in [
+            (Conv2dConfig::new([3, 5], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)), 17),
+            (Conv2dConfig::new([4, 6], [3, 3]).with_stride([2, 2]).with_dilation([2, 2]).with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2)), 19),
+            (Conv2dConfig::new([4, 3], [1, 1]).with_bias(false), 9),
+        ] {
+            let conv = conv.init(&d);
+            let bn = norm(conv.weight.dims()[0]);
+            let x = Tensor::<4>::random([2, conv.weight.dims()[1], size, size + 3], Distribution::Normal(0.0, 1.0), &d);
+            let two = kernels::batch_norm_act(&bn, kernels::conv2d_module(&conv, x.clone()), slope);
+            assert_close(kernels::conv2d_bn_act(&conv, &bn, x, slope), two, &format!("2-D, slope {slope}, {:?}", conv.weight.dims()));
+        }
+        let conv = Conv3dConfig::new([2, 4], [3, 3, 3]).with_padding(PaddingConfig3d::Explicit(1, 1, 1)).init(&d);
+        let bn = norm(4);
+        let x = Tensor::<5>::random([2, 2, 9, 8, 7], Distribution::Normal(0.0, 1.0), &d);
+        let two = kernels::batch_norm_act(&bn, kernels::conv3d_module(&conv, x.clone()), slope);
+        assert_close(kernels::conv3d_bn_act(&conv, &bn, x, slope), two, &format!("3-D, slope {slope}"));
+    }
+}

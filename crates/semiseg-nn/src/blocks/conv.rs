@@ -1,6 +1,6 @@
 //! Convolution → BatchNorm → activation, the unit of the SSL4MIS and CMU-Net style networks.
 
-use crate::kernels::{batch_norm_act, conv2d_module};
+use crate::kernels::conv2d_bn_act;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -44,6 +44,6 @@ impl ConvBnAct {
     /// # Shapes
     /// `[N, in, H, W]` → `[N, out, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        batch_norm_act(&self.norm, conv2d_module(&self.conv, x), self.negative_slope)
+        conv2d_bn_act(&self.conv, &self.norm, x, self.negative_slope)
     }
 }

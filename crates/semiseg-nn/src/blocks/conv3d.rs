@@ -1,6 +1,6 @@
 //! 3-D convolution → BatchNorm → ReLU, the unit of the V-Net family.
 
-use crate::kernels::{batch_norm_act, conv3d_module};
+use crate::kernels::conv3d_bn_act;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
@@ -58,6 +58,6 @@ impl ConvBnRelu3d {
     /// # Shapes
     /// `[N, in, A, B, C]` → `[N, out, A', B', C']`
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
-        batch_norm_act(&self.norm, conv3d_module(&self.conv, x), 0.0)
+        conv3d_bn_act(&self.conv, &self.norm, x, 0.0)
     }
 }

@@ -63,6 +63,12 @@ fn across_samples(g: &ConvGeometry) -> bool {
 /// `y = conv(x, w) + b`: `x` `[N, C, D, H, W]`, `w` `[O, C, kd, kh, kw]`, `b` `[O]`; returns
 /// `[N, O, Do, Ho, Wo]`.
 pub fn forward(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    forward_act(x, w, b, g, None)
+}
+
+/// [`forward`] followed by `v ↦ v > 0 ? v : slope·v` when `slope` is given, applied where the
+/// bias is added (no extra pass over the output): a convolution with batch norm folded in.
+pub fn forward_act(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry, slope: Option<f32>) -> Vec<f32> {
     g.check();
     let (k, p, o) = (g.patch_len(), g.output_volume(), g.out_channels);
     let inner = !across_samples(g);
@@ -83,7 +89,13 @@ pub fn forward(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry) -> Vec<f32> {
             });
         }
         for (plane, &bias) in yn.chunks_mut(p).zip(b) {
-            plane.iter_mut().for_each(|v| *v += bias);
+            match slope {
+                None => plane.iter_mut().for_each(|v| *v += bias),
+                Some(slope) => plane.iter_mut().for_each(|v| {
+                    let u = *v + bias;
+                    *v = if u > 0.0 { u } else { u * slope };
+                }),
+            }
         }
     });
     y

@@ -16,6 +16,7 @@ pub mod conv;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub mod cube_conv;
 pub mod flex_conv;
+pub mod flex_conv_bn;
 pub mod flex_conv_transpose;
 pub mod flex_data;
 pub mod flex_group_norm;
@@ -40,6 +41,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::DType;
 use crate::precision::autocast;
 use flex_conv::GemmConv;
+use flex_conv_bn::FoldedConvBn;
 use flex_conv_transpose::GemmConvTranspose;
 use flex_group_norm::FusedGroupNorm;
 use flex_norm::{FusedNormEval, FusedNormTrain};
@@ -119,36 +121,89 @@ pub fn conv2d_dilated(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, 
     y.squeeze_dim(2)
 }
 
-/// `conv.forward(x)`, on the GEMM kernels where they apply (one group, symmetric padding);
-/// Burn's own convolution otherwise.
-pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+/// The padding of a 2-D convolution the GEMM kernels take (one group, symmetric padding).
+fn gemm_padding2d(conv: &Conv2d) -> Option<[usize; 2]> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0, 0]),
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => Some([top, left]),
         _ => None,
     };
-    match padding {
-        Some(padding) if conv.groups == 1 => {
-            conv2d_dilated(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding, conv.dilation)
-        }
-        _ => conv.forward(x),
+    padding.filter(|_| conv.groups == 1)
+}
+
+/// The padding of a 3-D convolution the GEMM kernels take (one group, explicit or no padding).
+fn gemm_padding3d(conv: &Conv3d) -> Option<[usize; 3]> {
+    let padding = match conv.padding {
+        PaddingConfig3d::Valid => Some([0, 0, 0]),
+        PaddingConfig3d::Explicit(d, h, w) => Some([d, h, w]),
+        PaddingConfig3d::Same => None,
+    };
+    padding.filter(|_| conv.groups == 1)
+}
+
+/// `conv.forward(x)`, on the GEMM kernels where they apply (one group, symmetric padding);
+/// Burn's own convolution otherwise.
+pub fn conv2d_module(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match gemm_padding2d(conv) {
+        Some(padding) => conv2d_dilated(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding, conv.dilation),
+        None => conv.forward(x),
     }
 }
 
 /// `conv.forward(x)` for a 3-D convolution, on the GEMM kernels where they apply (one group,
 /// explicit or no padding); Burn's own convolution otherwise.
 pub fn conv3d_module(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
-    let padding = match conv.padding {
-        PaddingConfig3d::Valid => Some([0, 0, 0]),
-        PaddingConfig3d::Explicit(d, h, w) => Some([d, h, w]),
-        PaddingConfig3d::Same => None,
-    };
-    match padding {
-        Some(padding) if conv.groups == 1 => {
-            conv3d_dilated(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding, conv.dilation)
-        }
-        _ => conv.forward(x),
+    match gemm_padding3d(conv) {
+        Some(padding) => conv3d_dilated(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, padding, conv.dilation),
+        None => conv.forward(x),
     }
+}
+
+/// `act(norm(conv(x)))` with the activation of [`batch_norm_act`] (`slope`). In evaluation on
+/// Flex in `f32` (no autodiff) the norm is folded into the convolution ([`flex_conv_bn`]): one
+/// pass instead of two; elsewhere the two operations as they are.
+pub fn conv2d_bn_act(conv: &Conv2d, norm: &BatchNorm, x: Tensor<4>, slope: f64) -> Tensor<4> {
+    match gemm_padding2d(conv).filter(|_| folds(&x.device(), x.dtype())) {
+        Some([ph, pw]) => {
+            let weight = conv.weight.val().unsqueeze_dim(2);
+            let steps = ([1, conv.stride[0], conv.stride[1]], [0, ph, pw], [1, conv.dilation[0], conv.dilation[1]]);
+            folded_conv_bn(x.unsqueeze_dim(2), weight, conv.bias.as_ref().map(|b| b.val()), norm, steps, slope).squeeze_dim(2)
+        }
+        None => batch_norm_act(norm, conv2d_module(conv, x), slope),
+    }
+}
+
+/// [`conv2d_bn_act`] for a 3-D convolution.
+pub fn conv3d_bn_act(conv: &Conv3d, norm: &BatchNorm, x: Tensor<5>, slope: f64) -> Tensor<5> {
+    match gemm_padding3d(conv).filter(|_| folds(&x.device(), x.dtype())) {
+        Some(padding) => {
+            folded_conv_bn(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), norm, (conv.stride, padding, conv.dilation), slope)
+        }
+        None => batch_norm_act(norm, conv3d_module(conv, x), slope),
+    }
+}
+
+/// Whether a convolution and its norm fold into one: evaluation (no autodiff) on the own kernels.
+fn folds(device: &Device, dtype: DType) -> bool {
+    has_own_kernels(device, dtype) && !device.is_autodiff()
+}
+
+fn folded_conv_bn(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, norm: &BatchNorm, steps: flex_conv_bn::Steps, slope: f64) -> Tensor<5> {
+    let device = x.device();
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &device));
+    let (mean, var) = (norm.running_mean.value().to_device(&device), norm.running_var.value().to_device(&device));
+    Tensor::from_dispatch(<burn::backend::Dispatch as FoldedConvBn>::conv3d_bn_act_eval(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        mean.into_dispatch(),
+        var.into_dispatch(),
+        norm.epsilon,
+        steps,
+        slope,
+    ))
 }
 
 /// `conv_transpose3d(x, weight) + bias` with stride, symmetric padding, no output padding

@@ -7,7 +7,7 @@
 //! and `dim` 128: 111,585,422 parameters for FBA-Net+, 96.3 M of them in those layers.
 
 use super::vnet::{VNet, VNetConfig};
-use crate::kernels::{batch_norm_act, conv3d_module};
+use crate::kernels::conv3d_bn_act;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
@@ -62,7 +62,7 @@ impl ContrastHead {
 
     /// `(z_f, z_b)`, each `[N, dim]`, from logits `[N, classes, H, W, D]`.
     pub fn forward(&self, logits: Tensor<5>) -> (Tensor<2>, Tensor<2>) {
-        let a = sigmoid(batch_norm_act(&self.norm, conv3d_module(&self.conv, logits), 1.0));
+        let a = sigmoid(conv3d_bn_act(&self.conv, &self.norm, logits, 1.0));
         let [n, _, h, w, d] = a.dims();
         let voxels = (h * w * d) as f64;
         let a = a.reshape([n, h * w * d]);

@@ -9,7 +9,7 @@
 //! `../shared/reference/torch_bench.py`.
 
 use crate::blocks::{encode_pyramid, ConvBnAct, ConvBnActConfig, Perturbation};
-use crate::kernels::{batch_norm_act, conv2d_module};
+use crate::kernels::{batch_norm_act, conv2d_bn_act, conv2d_module};
 use crate::pytorch::{conv_pair_key, norm_name, Source};
 use burn::config::Config;
 use burn::module::Module;
@@ -105,13 +105,13 @@ impl Msag {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = Tensor::cat(
             vec![
-                batch_norm_act(&self.pw_bn, conv2d_module(&self.pw, x.clone()), 1.0),
-                batch_norm_act(&self.ordinary_bn, conv2d_module(&self.ordinary, x.clone()), 1.0),
-                batch_norm_act(&self.dilated_bn, conv2d_module(&self.dilated, x.clone()), 1.0),
+                conv2d_bn_act(&self.pw, &self.pw_bn, x.clone(), 1.0),
+                conv2d_bn_act(&self.ordinary, &self.ordinary_bn, x.clone(), 1.0),
+                conv2d_bn_act(&self.dilated, &self.dilated_bn, x.clone(), 1.0),
             ],
             1,
         );
-        let gate = sigmoid(batch_norm_act(&self.vote_bn, conv2d_module(&self.vote, relu(h)), 1.0));
+        let gate = sigmoid(conv2d_bn_act(&self.vote, &self.vote_bn, relu(h), 1.0));
         x.clone() + x * gate
     }
 }

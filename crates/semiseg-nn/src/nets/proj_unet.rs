@@ -10,7 +10,7 @@
 //! (2,679,089 parameters, 2,465,329 on the inference path).
 
 use crate::blocks::encode_pyramid;
-use crate::kernels::{batch_norm_act, conv2d_module, conv_transpose2d_module};
+use crate::kernels::{conv2d_bn_act, conv2d_module, conv_transpose2d_module};
 use crate::pytorch::{norm_name, Source};
 use burn::config::Config;
 use burn::module::Module;
@@ -76,10 +76,9 @@ impl UnetConv2 {
 
     fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
         for (i, conv) in self.convs.iter().enumerate() {
-            x = conv2d_module(conv, x);
             x = match self.norms.get(i) {
-                Some(bn) => batch_norm_act(bn, x, 0.0),
-                None => relu(x),
+                Some(bn) => conv2d_bn_act(conv, bn, x, 0.0),
+                None => relu(conv2d_module(conv, x)),
             };
         }
         x

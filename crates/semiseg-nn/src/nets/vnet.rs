@@ -10,7 +10,7 @@
 //! Volumes are `[N, C, H, W, D]` as in the reference code (112 × 112 × 80 on LA).
 
 use crate::blocks::{dropout3d, upsample_nearest2x, upsample_trilinear2x, ConvBnRelu3d, ConvBnRelu3dConfig};
-use crate::kernels::{batch_norm_act, conv3d_module, conv_transpose3d_module};
+use crate::kernels::{batch_norm_act, conv3d_bn_act, conv3d_module, conv_transpose3d_module};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig};
@@ -83,12 +83,11 @@ impl UpStep {
     }
 
     fn forward(&self, x: Tensor<5>) -> Tensor<5> {
-        let y = match (&self.transposed, &self.conv) {
-            (Some(t), _) => conv_transpose3d_module(t, x),
-            (None, Some(c)) => conv3d_module(c, if self.nearest { upsample_nearest2x(x) } else { upsample_trilinear2x(x) }),
+        match (&self.transposed, &self.conv) {
+            (Some(t), _) => batch_norm_act(&self.norm, conv_transpose3d_module(t, x), 0.0),
+            (None, Some(c)) => conv3d_bn_act(c, &self.norm, if self.nearest { upsample_nearest2x(x) } else { upsample_trilinear2x(x) }, 0.0),
             (None, None) => unreachable!("an up-step has a transposed or a plain conv"),
-        };
-        batch_norm_act(&self.norm, y, 0.0)
+        }
     }
 }
 
