@@ -79,7 +79,7 @@ cases_2d = [
     # file, model, method, channels, [model] lines, network, outputs to compare
     ("unet.pth", "unet2d", "mean_teacher", 1, "classes = 4\nwidth = 0.25", lambda: ref2d["UNet"](1, 4), lambda net: [net(x2d)], ["unet_eval"]),
     ("unet_cct.pth", "unet2d", "cct", 1, "classes = 2\nwidth = 0.25", lambda: ref2d["UNetCCT"](1, 2), lambda net: [net(x2d)], ["unet_cct_eval"]),
-    ("mgcc.pth", "mgcc", "mgcc", 3, "classes = 2\nwidth = 0.25\ndim_mult = 1", ref2d["Mgcc"], lambda net: [net(x2d_rgb)], ["mgcc_eval"]),
+    ("mgcc.pth", "mgcc", "mgcc", 3, "classes = 2\nwidth = 0.125\ndim_mult = 1", ref2d["Mgcc"], lambda net: [net(x2d_rgb)], ["mgcc_eval"]),
     ("clcc.pth", "projunet", "clcc", 3, "classes = 2\nfeature_scale = 4", lambda: ref2d["ProjUnet2D"](4), lambda net: [net(x_clcc)], ["clcc_eval"]),
 ]
 for pth, model, method, channels, lines, cls, outputs, expected in cases_2d:

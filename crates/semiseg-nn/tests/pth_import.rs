@@ -129,7 +129,7 @@ fn ssl4mis_unet_and_unet_cct_state_dicts_give_pytorchs_outputs() {
 fn mgcc_state_dict_gives_pytorchs_output() {
     let device = Device::flex();
     let state = read_state_dict(&fixture("mgcc.pth"), None).unwrap();
-    let config = MgccConfig::new().with_base_width(4).with_dim_mult(1);
+    let config = MgccConfig::new().with_base_width(2).with_dim_mult(1);
     let net = import_state_dict(config.init(&device), &state, &Mgcc::pytorch_source).unwrap();
     assert_close("MGCC main decoder", net.forward(tensor::<4>("x2d_rgb", &device)), tensor("mgcc_eval", &device));
 }

@@ -47,7 +47,7 @@ fn reference_state_dicts_import_predict_as_pytorch_and_export_back() {
         ("unet.pth", "unet2d", "mean_teacher", 1, "classes = 4\nwidth = 0.25", "x2d", "unet_eval", false),
         ("unet.pth", "unet2d", "cps", 1, "classes = 4\nwidth = 0.25", "x2d", "unet_eval", false),
         ("unet_cct.pth", "unet2d", "cct", 1, "classes = 2\nwidth = 0.25", "x2d", "unet_cct_eval", false),
-        ("mgcc.pth", "mgcc", "mgcc", 3, "classes = 2\nwidth = 0.25\ndim_mult = 1", "x2d_rgb", "mgcc_eval", true),
+        ("mgcc.pth", "mgcc", "mgcc", 3, "classes = 2\nwidth = 0.125\ndim_mult = 1", "x2d_rgb", "mgcc_eval", true),
     ];
     for (pth, model, method, channels, extra, input, logits, one_logit) in cases {
         let cfg = config(d.path(), model, method, channels, extra);
