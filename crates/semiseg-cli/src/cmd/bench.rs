@@ -61,6 +61,11 @@ pub struct Args {
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
+    /// Network benchmarks on the CPU: each kernel's share of the timed iterations (convolution
+    /// forward / input gradient / weight gradient, batch norm, pooling, resizing, ...) and the
+    /// rest (Burn's element-wise ops, `cat`, dropout, losses, optimizer).
+    #[arg(long)]
+    profile: bool,
     /// Network benchmarks on a GPU: convolutions in f32, f16 or bf16 (as `torch.autocast`,
     /// torch_bench.py's `--amp fp16|bf16`); the CPU computes in f32 only.
     #[arg(long, default_value = "f32")]
@@ -125,6 +130,7 @@ fn net_bench(args: &Args, batch: usize, size: &str) -> Result<super::bench_net::
         warmup: args.warmup,
         iters: args.iters,
         json: args.json,
+        profile: args.profile,
         device: semiseg_train::config::open_device(&device_name).map_err(anyhow::Error::msg)?,
         device_name,
     })

@@ -18,6 +18,7 @@ use semiseg_train::methods::{clcc_consistency, mgcc_loss};
 use semiseg_train::patch_grid::to_patches;
 use semiseg_nn::params::trainable_params;
 use crate::machine_load::{peak_rss_mib, LoadMeter};
+use semiseg_nn::kernels;
 use serde_json::json;
 use std::time::Instant;
 
@@ -57,6 +58,8 @@ pub struct NetBench {
     pub iters: usize,
     /// One JSON line instead of text.
     pub json: bool,
+    /// Time each kernel too ([`semiseg_nn::kernels::profile`]).
+    pub profile: bool,
     /// The device (plain; training wraps it in autodiff).
     pub device: Device,
     /// The device's name as given (`cpu`, `wgpu`, ...).
@@ -127,13 +130,14 @@ pub(super) fn labeled_part(batch: usize) -> usize {
 
 /// Runs `work` (warm-up, then timed iterations) and prints the median and minimum.
 pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &[usize], params: usize) -> Result<()> {
-    let NetBench { ref model, ref mode, batch, warmup, iters, json: as_json, ref device, ref device_name, .. } = *bench;
+    let NetBench { ref model, ref mode, batch, warmup, iters, json: as_json, profile, ref device, ref device_name, .. } = *bench;
     let train = mode == "train";
     let mut times = Vec::new();
     let mut meter = None;
     for i in 0..warmup + iters.max(1) {
         if i == warmup {
             meter = Some(LoadMeter::start());
+            kernels::profile::set_enabled(profile);
         }
         let t = Instant::now();
         if train {
@@ -147,6 +151,8 @@ pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &
         }
     }
     let load = meter.and_then(|m| m.stop());
+    kernels::profile::set_enabled(false);
+    let ops = profile.then(|| op_shares(&times));
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let median = semiseg_metrics::percentile::median(&sorted);
@@ -154,13 +160,34 @@ pub(super) fn time_and_report(work: &mut dyn Workload, bench: &NetBench, size: &
     let dims = size.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x");
     if as_json {
         println!("{}", json!({"model": model, "mode": mode, "batch": batch, "size": size, "params": params, "threads": threads, "median_ms": median, "min_ms": sorted[0], "times_ms": times, "backend": "burn 0.22.1", "device": device_name, "precision": semiseg_nn::precision::current().to_string(), "optimizer": "SGD 0.01/0.9/1e-4",
-            "own_cores": load.map(|l| l.own_cores), "foreign_cores": load.map(|l| l.foreign_cores), "peak_rss_mib": peak_rss_mib()}));
+            "own_cores": load.map(|l| l.own_cores), "foreign_cores": load.map(|l| l.foreign_cores), "peak_rss_mib": peak_rss_mib(), "profile": ops}));
     } else {
         let company = load.map(|l| format!(", other processes {:.2} cores", l.foreign_cores)).unwrap_or_default();
         let memory = peak_rss_mib().map(|m| format!(", peak RSS {m:.0} MiB")).unwrap_or_default();
         println!("{model} {mode}: batch {batch}, {dims}, {params} parameters, {device_name}, {threads} threads: median {median:.1} ms, min {:.1} ms{company}{memory}", sorted[0]);
+        for op in ops.iter().flatten() {
+            println!("  {:>6.1} %  {:>9.1} ms/iteration  {:>5.1} calls  {}", op["share"].as_f64().unwrap_or(0.0) * 100.0, op["ms_per_iteration"].as_f64().unwrap_or(0.0), op["calls_per_iteration"].as_f64().unwrap_or(0.0), op["op"].as_str().unwrap_or(""));
+        }
     }
     Ok(())
+}
+
+/// Each profiled op's time per iteration and share of the mean timed iteration, largest first,
+/// then what no kernel covers ("other": Burn's own ops).
+fn op_shares(times: &[f64]) -> Vec<serde_json::Value> {
+    let per_iteration = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let n = times.len().max(1) as f64;
+    let mut rows: Vec<serde_json::Value> = kernels::profile::totals()
+        .into_iter()
+        .map(|(op, total, calls)| {
+            let ms = total.as_secs_f64() * 1000.0 / n;
+            json!({"op": op, "ms_per_iteration": ms, "share": ms / per_iteration, "calls_per_iteration": calls as f64 / n})
+        })
+        .collect();
+    let covered: f64 = rows.iter().map(|r| r["ms_per_iteration"].as_f64().unwrap_or(0.0)).sum();
+    let other = (per_iteration - covered).max(0.0);
+    rows.push(json!({"op": "other: Burn's ops (element-wise, cat, dropout, losses, optimizer)", "ms_per_iteration": other, "share": other / per_iteration, "calls_per_iteration": 0.0}));
+    rows
 }
 
 /// Times `model` (`unet2d`: SSL4MIS UNet 1 → 2 classes; `clcc`: ProjUNet, RGB; `mgcc`: MGCC at

@@ -45,7 +45,7 @@ fn output_shape(g: &ConvGeometry) -> [usize; 5] {
 fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, steps: Steps) -> FlexTensor {
     let g = geometry(x, w, steps);
     let (x, w, b) = (x.to_contiguous(), w.to_contiguous(), b.to_contiguous());
-    flex_tensor(conv::forward(f32s(&x), f32s(&w), f32s(&b), &g), output_shape(&g))
+    super::profile::timed("convolution forward", || flex_tensor(conv::forward(f32s(&x), f32s(&w), f32s(&b), &g), output_shape(&g)))
 }
 
 impl GemmConv for Flex {
@@ -69,11 +69,11 @@ impl Backward<Flex, 3> for GemmConvBackward {
         let (x, w, steps) = ops.state;
         let g = geometry(&x, &w, steps);
         if let Some(node) = node_x {
-            let dx = conv::input_grad(f32s(&dy), f32s(&w.to_contiguous()), &g);
+            let dx = super::profile::timed("convolution input gradient", || conv::input_grad(f32s(&dy), f32s(&w.to_contiguous()), &g));
             grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.in_channels, g.input[0], g.input[1], g.input[2]]));
         }
         if node_w.is_some() || node_b.is_some() {
-            let (dw, db) = conv::weight_grad(f32s(&x.to_contiguous()), f32s(&dy), &g);
+            let (dw, db) = super::profile::timed("convolution weight gradient", || conv::weight_grad(f32s(&x.to_contiguous()), f32s(&dy), &g));
             if let Some(node) = node_w {
                 let [kd, kh, kw] = g.kernel;
                 grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, kd, kh, kw]));

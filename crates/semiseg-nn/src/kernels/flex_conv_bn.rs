@@ -66,6 +66,7 @@ impl FoldedConvBn for Flex {
         let xs = x.to_contiguous();
         let [od, oh, ow] = g.output();
         let act = (slope != 1.0).then_some(slope as f32);
-        flex_tensor(conv::forward_act(f32s(&xs), &w, &b, &g, act), [batch, out_channels, od, oh, ow])
+        let y = super::profile::timed("convolution + batch norm + activation (evaluation, folded)", || conv::forward_act(f32s(&xs), &w, &b, &g, act));
+        flex_tensor(y, [batch, out_channels, od, oh, ow])
     }
 }

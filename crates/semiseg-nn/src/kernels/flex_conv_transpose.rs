@@ -48,6 +48,10 @@ fn output_shape(g: &ConvGeometry) -> [usize; 5] {
 }
 
 fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> FlexTensor {
+    super::profile::timed("transposed convolution forward", || forward_untimed(x, w, b, stride, padding))
+}
+
+fn forward_untimed(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, stride: [usize; 3], padding: [usize; 3]) -> FlexTensor {
     let g = adjoint_geometry(x, w, stride, padding);
     let (x, w, b) = (x.to_contiguous(), w.to_contiguous(), b.to_contiguous());
     let mut y = conv::input_grad(f32s(&x), f32s(&w), &g);
@@ -71,6 +75,12 @@ impl Backward<Flex, 3> for GemmConvTransposeBackward {
     type State = (FlexTensor, FlexTensor, [usize; 3], [usize; 3]);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        super::profile::timed("transposed convolution backward", || Self::gradients(ops, grads));
+    }
+}
+
+impl GemmConvTransposeBackward {
+    fn gradients(ops: Ops<<Self as Backward<Flex, 3>>::State, 3>, grads: &mut Gradients) {
         let [node_x, node_w, node_b] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x, w, stride, padding) = ops.state;

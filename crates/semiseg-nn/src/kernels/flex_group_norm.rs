@@ -34,8 +34,10 @@ fn shape_of(x: &FlexTensor, groups: usize) -> GroupShape {
 fn run(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, groups: usize, epsilon: f64, swish: bool) -> (FlexTensor, Vec<(f32, f32)>) {
     let shape = shape_of(x, groups);
     let (xs, g, b) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
-    let stats = group_norm::group_stats(f32s(&xs), shape, epsilon);
-    let y = group_norm::forward(f32s(&xs), shape, f32s(&g), f32s(&b), &stats, swish);
+    let (y, stats) = super::profile::timed("group norm + Swish forward", || {
+        let stats = group_norm::group_stats(f32s(&xs), shape, epsilon);
+        (group_norm::forward(f32s(&xs), shape, f32s(&g), f32s(&b), &stats, swish), stats)
+    });
     (flex_tensor(y, x.layout().shape().clone()), stats)
 }
 
@@ -58,7 +60,8 @@ impl Backward<Flex, 3> for GroupNormBackward {
         let (x, gamma, beta, stats, groups, swish) = ops.state;
         let shape = shape_of(&x, groups);
         let (xs, g, b) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
-        let (dx, dgamma, dbeta) = group_norm::backward(f32s(&xs), f32s(&dy), shape, f32s(&g), f32s(&b), &stats, swish);
+        let (dx, dgamma, dbeta) =
+            super::profile::timed("group norm + Swish backward", || group_norm::backward(f32s(&xs), f32s(&dy), shape, f32s(&g), f32s(&b), &stats, swish));
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, flex_tensor(dx, x.layout().shape().clone()));
         }

@@ -60,10 +60,12 @@ fn train_forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon:
     let shape = shape_of(x);
     let xs = x.to_contiguous();
     let xv = f32s(&xs);
-    let (mean, var) = batch_norm::batch_stats(xv, shape);
-    let (scale, shift) = batch_norm::affine(&values(gamma), &values(beta), &mean, &var, epsilon);
-    let y = batch_norm::normalize_act(xv, shape, &scale, &shift, slope as f32);
-    (like(y, x), mean, var)
+    super::profile::timed("batch norm + activation forward", || {
+        let (mean, var) = batch_norm::batch_stats(xv, shape);
+        let (scale, shift) = batch_norm::affine(&values(gamma), &values(beta), &mean, &var, epsilon);
+        let y = batch_norm::normalize_act(xv, shape, &scale, &shift, slope as f32);
+        (like(y, x), mean, var)
+    })
 }
 
 impl FusedNormTrain for Flex {
@@ -78,7 +80,7 @@ impl FusedNormEval for Flex {
         let (scale, shift) = batch_norm::affine(&values(&gamma), &values(&beta), &values(&mean), &values(&var), epsilon);
         let xs = x.to_contiguous();
         let xv = f32s(&xs);
-        like(batch_norm::normalize_act(xv, shape_of(&x), &scale, &shift, slope as f32), &x)
+        super::profile::timed("batch norm + activation (evaluation)", || like(batch_norm::normalize_act(xv, shape_of(&x), &scale, &shift, slope as f32), &x))
     }
 }
 
@@ -96,8 +98,9 @@ impl Backward<Flex, 3> for BnActBackward {
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x, y, gamma, mean, var, epsilon, slope) = ops.state;
         let (xs, ys) = (x.to_contiguous(), y.to_contiguous());
-        let (dx, dgamma, dbeta) =
-            batch_norm::backward(f32s(&xs), f32s(&ys), f32s(&dy), shape_of(&x), &gamma, &mean, &var, epsilon, slope as f32);
+        let (dx, dgamma, dbeta) = super::profile::timed("batch norm + activation backward", || {
+            batch_norm::backward(f32s(&xs), f32s(&ys), f32s(&dy), shape_of(&x), &gamma, &mean, &var, epsilon, slope as f32)
+        });
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, like(dx, &x));
         }

@@ -27,7 +27,7 @@ fn planes(x: &FlexTensor) -> (usize, [usize; 2]) {
 fn pooled(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
     let (p, [h, w]) = planes(x);
     let xs = x.to_contiguous();
-    let out = pool::max_pool2x2(f32s(&xs), p, [h, w]);
+    let out = super::profile::timed("max pool forward", || pool::max_pool2x2(f32s(&xs), p, [h, w]));
     let [n, c, _, _] = x.layout().shape().dims::<4>();
     (flex_tensor(out.values, [n, c, h / 2, w / 2]), out.winners)
 }
@@ -50,7 +50,7 @@ impl Backward<Flex, 1> for MaxPoolBackward {
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (winners, [n, c, h, w]) = ops.state;
         if let Some(node) = node_x {
-            let dx = pool::max_pool2x2_backward(f32s(&dy), &winners, n * c, [h, w]);
+            let dx = super::profile::timed("max pool backward", || pool::max_pool2x2_backward(f32s(&dy), &winners, n * c, [h, w]));
             grads.register::<Flex>(node.id, flex_tensor(dx, [n, c, h, w]));
         }
     }

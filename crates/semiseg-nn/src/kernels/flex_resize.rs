@@ -21,7 +21,7 @@ pub trait BilinearAligned: Backend {
 fn resized(x: &FlexTensor, size: [usize; 2]) -> FlexTensor {
     let [n, c, h, w] = x.layout().shape().dims::<4>();
     let xs = x.to_contiguous();
-    let y = resize::bilinear(f32s(&xs), n * c, [h, w], size);
+    let y = super::profile::timed("bilinear resize forward", || resize::bilinear(f32s(&xs), n * c, [h, w], size));
     flex_tensor(y, [n, c, size[0], size[1]])
 }
 
@@ -43,7 +43,7 @@ impl Backward<Flex, 1> for BilinearBackward {
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let ([n, c, h, w], size) = ops.state;
         if let Some(node) = node_x {
-            let dx = resize::bilinear_backward(f32s(&dy), n * c, [h, w], size);
+            let dx = super::profile::timed("bilinear resize backward", || resize::bilinear_backward(f32s(&dy), n * c, [h, w], size));
             grads.register::<Flex>(node.id, flex_tensor(dx, [n, c, h, w]));
         }
     }

@@ -28,6 +28,7 @@ pub mod group_norm;
 pub mod im2col;
 pub(crate) mod matmul;
 pub mod pool;
+pub mod profile;
 pub mod resize;
 pub mod resize_matmul;
 pub mod tap_grad;
