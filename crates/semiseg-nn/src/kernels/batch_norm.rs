@@ -5,16 +5,22 @@
 //! rank flattened into `S`); statistics are per channel over `M = N·S` values, accumulated in
 //! `f64`.
 
+use super::simd::with_avx2;
 use rayon::prelude::*;
 
-/// The activation's value.
-#[inline]
-fn act(y: f32, slope: f32) -> f32 {
-    if y > 0.0 {
-        y
-    } else {
-        y * slope
-    }
+/// The activation's value. Both sides are computed and one is selected, so that a loop over it
+/// vectorises (a branch on the sign of random activations is mispredicted half the time).
+#[inline(always)]
+pub(crate) fn act(y: f32, slope: f32) -> f32 {
+    let scaled = y * slope;
+    if y > 0.0 { y } else { scaled }
+}
+
+/// The gradient before the activation from the gradient `dy` after it and the output `y`.
+#[inline(always)]
+fn act_grad(dy: f32, y: f32, slope: f32) -> f32 {
+    let scaled = dy * slope;
+    if y > 0.0 { dy } else { scaled }
 }
 
 /// Sizes of a `[N, C, S]` tensor.
@@ -67,14 +73,14 @@ pub fn batch_stats(x: &[f32], shape: NormShape) -> (Vec<f32>, Vec<f32>) {
     let m = shape.count();
     (0..shape.channels)
         .into_par_iter()
-        .map(|c| {
+        .map(|c| with_avx2(|| {
             let mean = shape.planes_of(x, c).map(|plane| plane_sum(plane, |v| v)).sum::<f64>() / m;
             let centre = mean as f32;
             let var = shape.planes_of(x, c).map(|plane| plane_sum(plane, |v| (v - centre) * (v - centre))).sum::<f64>() / m;
             // the centre is the mean rounded to f32: take out its offset from the f64 mean
             let offset = mean - centre as f64;
             (centre, (var - offset * offset).max(0.0) as f32)
-        })
+        }))
         .unzip()
 }
 
@@ -97,7 +103,11 @@ pub fn normalize_act(x: &[f32], shape: NormShape, scale: &[f32], shift: &[f32], 
     y.par_chunks_mut(shape.spatial).zip(x.par_chunks(shape.spatial)).enumerate().for_each(|(plane, (out, inp))| {
         let c = plane % shape.channels;
         let (a, b) = (scale[c], shift[c]);
-        out.iter_mut().zip(inp).for_each(|(o, &v)| *o = act(v * a + b, slope));
+        with_avx2(|| {
+            for i in 0..out.len().min(inp.len()) {
+                out[i] = act(inp[i] * a + b, slope);
+            }
+        });
     });
     y
 }
@@ -117,11 +127,11 @@ pub fn backward(
     slope: f32,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let inv_std: Vec<f64> = var.iter().map(|&v| 1.0 / (v as f64 + epsilon).sqrt()).collect();
-    let grad_of = |dy: f32, y: f32| if y > 0.0 { dy } else { dy * slope };
+    let grad_of = |dy: f32, y: f32| act_grad(dy, y, slope);
     // pass 1: dβ = Σ g and dγ = Σ g·x̂ per channel, g the gradient before the activation
     let (dbeta, dgamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
-        .map(|c| {
+        .map(|c| with_avx2(|| {
             let (mu, is) = (mean[c], inv_std[c] as f32);
             let (mut sg, mut sgx) = (0.0f64, 0.0f64);
             for ((xp, yp), dp) in shape.planes_of(x, c).zip(shape.planes_of(y, c)).zip(shape.planes_of(dy, c)) {
@@ -143,7 +153,7 @@ pub fn backward(
                 sgx += b.iter().map(|&v| v as f64).sum::<f64>();
             }
             (sg as f32, sgx as f32)
-        })
+        }))
         .unzip();
     // pass 2: dx = γ·σ⁻¹·(g − mean(g) − x̂·mean(g·x̂))
     let m = shape.count();
@@ -155,10 +165,13 @@ pub fn backward(
         let (mu, is) = (mean[c], inv_std[c] as f32);
         let k = (gamma[c] as f64 * inv_std[c]) as f32;
         let (mg, mgx) = ((dbeta[c] as f64 / m) as f32, (dgamma[c] as f64 / m) as f32);
-        for i in 0..out.len() {
-            let g = grad_of(dp[i], yp[i]);
-            out[i] = k * (g - mg - (xp[i] - mu) * is * mgx);
-        }
+        with_avx2(|| {
+            let n = out.len();
+            let (dp, yp, xp) = (&dp[..n], &yp[..n], &xp[..n]);
+            for i in 0..n {
+                out[i] = k * (grad_of(dp[i], yp[i]) - mg - (xp[i] - mu) * is * mgx);
+            }
+        });
     });
     (dx, dgamma, dbeta)
 }

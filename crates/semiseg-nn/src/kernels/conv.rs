@@ -13,6 +13,8 @@
 use super::geometry::ConvGeometry;
 use super::im2col::{col2im_add_tile, for_each_chunk, im2col_tile};
 use super::matmul::{matmul, matmul_strided, MatRef};
+use super::batch_norm::act;
+use super::simd::with_avx2;
 use super::transpose::transpose;
 use rayon::prelude::*;
 
@@ -89,13 +91,10 @@ pub fn forward_act(x: &[f32], w: &[f32], b: &[f32], g: &ConvGeometry, slope: Opt
             });
         }
         for (plane, &bias) in yn.chunks_mut(p).zip(b) {
-            match slope {
+            with_avx2(|| match slope {
                 None => plane.iter_mut().for_each(|v| *v += bias),
-                Some(slope) => plane.iter_mut().for_each(|v| {
-                    let u = *v + bias;
-                    *v = if u > 0.0 { u } else { u * slope };
-                }),
-            }
+                Some(slope) => plane.iter_mut().for_each(|v| *v = act(*v + bias, slope)),
+            });
         }
     });
     y

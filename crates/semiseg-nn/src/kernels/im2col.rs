@@ -6,6 +6,7 @@
 //! 3-D: a full im2col matrix of V-Net's first layer would take 1.7 GB.
 
 use super::geometry::ConvGeometry;
+use super::simd::with_avx2;
 use rayon::prelude::*;
 
 /// Runs `f(index, chunk)` over `data` cut in `chunk`-long pieces, on the rayon pool or not.
@@ -100,7 +101,7 @@ pub fn col2im_add_tile(cols: &[f32], g: &ConvGeometry, rows: std::ops::Range<usi
                 let dst = &mut plane[(id * h + ih) * w..][..w];
                 let first = lo * g.stride[2] + e - g.padding[2];
                 if g.stride[2] == 1 {
-                    dst[first..first + hi - lo].iter_mut().zip(&src[lo..hi]).for_each(|(o, v)| *o += v);
+                    with_avx2(|| dst[first..first + hi - lo].iter_mut().zip(&src[lo..hi]).for_each(|(o, v)| *o += v));
                 } else {
                     for (o, v) in src[lo..hi].iter().enumerate() {
                         dst[first + o * g.stride[2]] += v;

@@ -31,6 +31,7 @@ pub mod pool;
 pub mod profile;
 pub mod resize;
 pub mod resize_matmul;
+pub(crate) mod simd;
 pub mod tap_grad;
 pub(crate) mod transpose;
 
