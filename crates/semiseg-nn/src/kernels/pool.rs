@@ -1,6 +1,7 @@
 //! 2×2 max-pooling with stride 2 (PyTorch's floor mode), keeping which of the four values won
 //! so that the backward step is a scatter.
 
+use super::simd::with_avx2;
 use rayon::prelude::*;
 
 /// Output of [`max_pool2x2`]: the maxima and, per output value, the winner's place in its
@@ -23,21 +24,23 @@ pub fn max_pool2x2(x: &[f32], planes: usize, [h, w]: [usize; 2]) -> Pooled {
     }
     values.par_chunks_mut(ho * wo).zip(winners.par_chunks_mut(ho * wo)).enumerate().for_each(|(p, (out, win))| {
         let plane = &x[p * h * w..][..h * w];
-        for oh in 0..ho {
-            let (top, bottom) = (&plane[2 * oh * w..][..w], &plane[(2 * oh + 1) * w..][..w]);
-            for ow in 0..wo {
-                let window = [top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]];
-                let (mut best, mut at) = (window[0], 0u8);
-                for (i, &v) in window.iter().enumerate().skip(1) {
-                    if v > best || (v.is_nan() && !best.is_nan()) {
-                        best = v;
-                        at = i as u8;
+        with_avx2(|| {
+            for oh in 0..ho {
+                let (top, bottom) = (&plane[2 * oh * w..][..w], &plane[(2 * oh + 1) * w..][..w]);
+                for ow in 0..wo {
+                    let window = [top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]];
+                    let (mut best, mut at) = (window[0], 0u8);
+                    // selects, not branches: which value wins is data, and mispredicted often
+                    for (i, &v) in window.iter().enumerate().skip(1) {
+                        let take = v > best || (v.is_nan() && !best.is_nan());
+                        best = if take { v } else { best };
+                        at = if take { i as u8 } else { at };
                     }
+                    out[oh * wo + ow] = best;
+                    win[oh * wo + ow] = at;
                 }
-                out[oh * wo + ow] = best;
-                win[oh * wo + ow] = at;
             }
-        }
+        });
     });
     Pooled { values, winners }
 }
